@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Both bootstrap .venv from requirements.lock once and reuse it afterwards.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EVENTS ?= 1000000
+SEED ?= 42
+
+.PHONY: demo test lint fmt build lock clean venv
+
+$(STAMP): requirements.lock pyproject.toml
+	@echo ">> creating $(VENV) from requirements.lock"
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/microseg demo --events $(EVENTS) --seed $(SEED)
+
+test: $(STAMP) lint
+	@$(BIN)/pytest
+
+lint: $(STAMP)
+	@echo ">> ruff"
+	@$(BIN)/ruff check src pytests
+	@$(BIN)/ruff format --check src pytests
+	@echo ">> sqlfluff (dbt templater)"
+	@$(BIN)/microseg lint
+
+fmt: $(STAMP)
+	@$(BIN)/ruff format src pytests
+	@$(BIN)/ruff check --fix src pytests
+
+# Re-resolve every dependency from pyproject.toml and pin the result.
+lock:
+	rm -rf build/lockvenv && $(PYTHON) -m venv build/lockvenv
+	build/lockvenv/bin/pip install --quiet -e ".[dev]"
+	{ echo "# Every dependency pinned. Regenerate: make lock (resolves pyproject.toml into a fresh venv)."; \
+	  build/lockvenv/bin/pip freeze --all --exclude-editable | grep -v "^pip=="; } > requirements.lock
+
+clean:
+	rm -rf build target logs

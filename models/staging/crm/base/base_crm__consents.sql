@@ -1,0 +1,77 @@
+with
+
+source as (
+    select {{ microseg.select_raw_columns('consents') }}
+    from {{ source('crm', 'consents') }}
+),
+
+typed as (
+    select
+        source.*,
+        {{ microseg.clean_string('raw_user_id') }} as user_id,
+        lower({{ microseg.clean_string('raw_purpose') }}) as purpose,
+        {{ microseg.safe_cast('raw_is_granted', dbt.type_boolean()) }} as is_granted,
+        {{ microseg.safe_cast('raw_recorded_at', dbt.type_timestamp()) }} as recorded_at,
+        lower({{ microseg.clean_string('raw_source') }}) as consent_source
+    from source
+),
+
+-- Records for the same user, purpose and instant are copies; a withdrawal beats a grant.
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by user_id, purpose, recorded_at
+            order by case when is_granted then 1 when not is_granted then 0 else 2 end, consent_source
+        ) as record_rank
+    from typed
+),
+
+triaged as (
+    select
+        *,
+        case
+            when user_id is null then 'missing_id'
+            when raw_recorded_at is null then 'missing_timestamp'
+            when recorded_at is null then 'invalid_timestamp'
+            when record_rank > 1 then null
+            when purpose is null
+                or purpose not in (
+                    {%- for purpose in var('microseg__consent_purposes') %}
+                    '{{ purpose }}'{{ ',' if not loop.last }}
+                    {%- endfor %}
+                ) then 'unknown_purpose'
+            when is_granted is null then 'invalid_value'
+        end as quarantine_reason
+    from ranked
+),
+
+with_status as (
+    select
+        *,
+        case
+            when quarantine_reason is not null then 'quarantined'
+            when record_rank > 1 then 'duplicate'
+            else 'clean'
+        end as row_status
+    from triaged
+),
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat([
+            "coalesce(user_id, '')", "'|'", "coalesce(purpose, '')", "'|'",
+            "coalesce(cast(recorded_at as " ~ dbt.type_string() ~ "), '')",
+        ])) }} as consent_record_id,
+        user_id,
+        purpose,
+        is_granted,
+        recorded_at,
+        consent_source,
+        row_status,
+        quarantine_reason,
+        {{ microseg.raw_record('consents') }} as raw_record
+    from with_status
+)
+
+select * from final

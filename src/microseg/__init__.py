@@ -1,0 +1,1 @@
+"""microseg: trustworthy micro-segments from raw behavioural events."""

@@ -1,0 +1,108 @@
+"""Behaviour archetypes of the synthetic shop's visitors.
+
+Each archetype is a row of parameters that the generator's SQL reads; together they
+populate every segment the project ships (content hobbyists who stopped buying, cart
+abandoners, weekend-only visitors, newcomers, loyal subscribers, lapsed high-value
+buyers, discount hunters, high-intent shoppers, browsing enthusiasts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, fields
+
+# Event types a web session can contain after its landing page view, in this order.
+SESSION_EVENT_TYPES = (
+    "page_view",
+    "product_view",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "checkout_started",
+    "purchase",
+    "content_read",
+    "video_played",
+)
+
+
+@dataclass(frozen=True)
+class Archetype:
+    name: str
+    share: float  # of persons
+    activity: float  # multiplies the power-law session weight
+    p_known: float  # chance the person ever logs in
+    window_lo: float  # part of the data window the person is active in, 0..1
+    window_hi: float
+    purchase_until: float  # purchases only before this point of the window, 0..1
+    weekend_only: bool
+    p_bounce: float
+    mean_events: float  # per non-bounce session
+    gap_seconds: float  # typical time between events in a session
+    focus: float  # chance a product or content event stays in the favourite category
+    p_discount: float  # chance a purchase uses a discount code
+    price_factor: float
+    p_email_open: float
+    p_email_click: float  # given an open
+    # Relative weights of SESSION_EVENT_TYPES after the landing page.
+    mix: tuple[float, ...]
+
+
+ARCHETYPES: tuple[Archetype, ...] = (
+    # fmt: off
+    Archetype("casual", 0.36, 0.6, 0.30, 0.0, 1.0, 1.0, False, 0.45, 5, 50, 0.4, 0.05, 1.0,
+              0.15, 0.10, (40, 30, 8, 4, 1, 1, 1, 3, 2)),
+    Archetype("browsing_enthusiast", 0.08, 1.6, 0.45, 0.0, 1.0, 1.0, False, 0.15, 12, 40, 0.9,
+              0.05, 1.0, 0.25, 0.15, (15, 60, 10, 5, 2, 1, 1, 2, 1)),
+    Archetype("high_intent", 0.05, 1.0, 0.75, 0.3, 1.0, 1.0, False, 0.05, 10, 20, 0.7, 0.05,
+              1.2, 0.30, 0.20, (10, 55, 10, 12, 2, 6, 5, 0, 0)),
+    Archetype("cart_abandoner", 0.07, 1.0, 0.65, 0.5, 1.0, 1.0, False, 0.10, 9, 45, 0.6, 0.05,
+              1.0, 0.30, 0.15, (20, 40, 8, 20, 4, 8, 0.3, 1, 1)),
+    Archetype("content_hobbyist", 0.08, 1.4, 0.60, 0.0, 1.0, 0.4, False, 0.10, 8, 90, 0.8, 0.05,
+              1.0, 0.45, 0.25, (25, 10, 5, 2, 0, 1, 2, 40, 20)),
+    Archetype("weekend_warrior", 0.06, 1.2, 0.55, 0.0, 1.0, 1.0, True, 0.20, 8, 50, 0.6, 0.10,
+              1.0, 0.25, 0.15, (30, 35, 8, 8, 2, 4, 4, 5, 4)),
+    Archetype("newcomer", 0.08, 0.5, 0.70, 0.93, 1.0, 1.0, False, 0.30, 6, 50, 0.5, 0.15, 1.0,
+              0.40, 0.20, (35, 35, 10, 6, 1, 3, 3, 4, 3)),
+    Archetype("loyal_subscriber", 0.06, 2.5, 0.98, 0.0, 1.0, 1.0, False, 0.10, 9, 40, 0.6, 0.10,
+              1.3, 0.60, 0.35, (25, 35, 8, 10, 2, 7, 8, 3, 2)),
+    Archetype("lapsed_high_value", 0.04, 1.5, 0.95, 0.0, 0.55, 0.55, False, 0.10, 9, 45, 0.6,
+              0.05, 3.0, 0.20, 0.05, (25, 35, 6, 10, 1, 7, 9, 4, 3)),
+    Archetype("discount_hunter", 0.05, 1.2, 0.85, 0.0, 1.0, 1.0, False, 0.15, 8, 40, 0.5, 0.85,
+              0.8, 0.50, 0.30, (25, 35, 10, 10, 2, 6, 6, 3, 3)),
+    # fmt: on
+)
+
+
+def archetypes_values_sql() -> str:
+    """The archetypes as a SQL `values` list with cumulative person shares and event mix."""
+    total_share = sum(a.share for a in ARCHETYPES)
+    rows = []
+    cumulative = 0.0
+    for archetype in ARCHETYPES:
+        share_lo = cumulative
+        cumulative += archetype.share / total_share
+        values = list(astuple(archetype))[:-1]
+        mix_total = sum(archetype.mix)
+        running = 0.0
+        mix_cumulative = []
+        for weight in archetype.mix:
+            running += weight / mix_total
+            mix_cumulative.append(round(running, 6))
+        expected_events = archetype.p_bounce + (1 - archetype.p_bounce) * archetype.mean_events
+        row = [*values, round(share_lo, 6), round(cumulative, 6), mix_cumulative, expected_events]
+        rows.append("(" + ", ".join(_sql_literal(v) for v in row) + ")")
+    return "\n        , ".join(rows)
+
+
+def archetype_columns() -> list[str]:
+    names = [f.name for f in fields(Archetype)][:-1]
+    return [*names, "share_lo", "share_hi", "mix_cumulative", "expected_events"]
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list):
+        return "[" + ", ".join(_sql_literal(v) for v in value) + "]"
+    return repr(value)

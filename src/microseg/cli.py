@@ -1,0 +1,159 @@
+"""microseg: generate demo data, build the dbt project on DuckDB and report on it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from microseg import generate as generator
+from microseg.project import build_dir, project_dir, run_dbt
+from microseg.summary import render
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir) if args.data_dir else build_dir() / "data" / "demo"
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    return Path(args.db) if args.db else build_dir() / "microseg.duckdb"
+
+
+def _as_of(args: argparse.Namespace, data_dir: Path) -> str:
+    """'data' pins the clock to the data's last event (from the generator's manifest)."""
+    if args.as_of != "data":
+        return args.as_of
+    manifest = data_dir / "manifest.json"
+    if manifest.exists():
+        return str(json.loads(manifest.read_text())["last_event_at"])
+    return "now"
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    out_dir = _data_dir(args)
+    config = generator.GeneratorConfig(events=args.events, seed=args.seed)
+    manifest_path = out_dir / "manifest.json"
+    if getattr(args, "reuse", False) and manifest_path.exists():
+        previous = json.loads(manifest_path.read_text())["generator"]
+        if previous["events"] == args.events and previous["seed"] == args.seed:
+            print(f"reusing {out_dir} (same --events and --seed)")
+            return 0
+    from tqdm import tqdm
+
+    stages = ["persons", "sessions", "events", "write events.parquet",
+              "customers and consents", "manifest"]  # fmt: skip
+    with tqdm(total=len(stages), desc="generate", unit="step", file=sys.stdout) as bar:
+
+        def step(name: str) -> None:
+            bar.set_postfix_str(name)
+            if name != stages[0]:
+                bar.update(1)
+
+        manifest = generator.generate(config, out_dir, progress=step)
+        bar.update(1)
+    events = manifest["expected"]["events"]
+    print(
+        f"wrote {events['raw_rows']:,} events, "
+        f"{manifest['expected']['customers']['raw_rows']:,} customers, "
+        f"{manifest['expected']['consents']['raw_rows']:,} consent records to {out_dir} "
+        f"in {manifest['seconds']:.1f} s"
+    )
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    data_dir, db_path = _data_dir(args), _db_path(args)
+    dbt_args = ["build", *(["--full-refresh"] if args.full_refresh else [])]
+    if args.select:
+        dbt_args += ["--select", args.select]
+    result = run_dbt(dbt_args, data_dir=data_dir, db_path=db_path, as_of=_as_of(args, data_dir))
+    print(render(db_path, result, time.perf_counter() - started, "microseg build"))
+    return 0 if result.success else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    args.reuse = True
+    cmd_generate(args)
+    status = cmd_build(args)
+    print(f"demo finished in {time.perf_counter() - started:.1f} s (DuckDB file: {_db_path(args)})")
+    return status
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from microseg.project import _read_run_results
+
+    db_path = _db_path(args)
+    result = _read_run_results(db_path.parent / "target" / "run_results.json", True)
+    print(render(db_path, result, 0.0, "microseg summary of the last build"))
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    root = project_dir()
+    paths = args.paths or ["models", "tests", "analyses", "snapshots"]
+    existing = [p for p in paths if (root / p).exists()]
+    return subprocess.call(
+        [sys.executable, "-m", "sqlfluff", "lint", *existing, "--processes", "2"], cwd=root
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="microseg", description=__doc__)
+    commands = main.add_subparsers(dest="command", required=True)
+
+    def data_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--data-dir", help="Parquet input folder (default build/data/demo)")
+        command.add_argument("--db", help="DuckDB file (default build/microseg.duckdb)")
+
+    def generator_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--events", type=int, default=1_000_000, help="about this many")
+        command.add_argument("--seed", type=int, default=42)
+
+    def build_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--as-of",
+            default="data",
+            help="clock for time-relative logic: 'data' (last event, default), 'now', "
+            "or a timestamp",
+        )
+        command.add_argument("--full-refresh", action="store_true")
+        command.add_argument("--select", help="dbt node selection")
+
+    generate_cmd = commands.add_parser("generate", help="write demo data as Parquet")
+    generator_options(generate_cmd)
+    data_options(generate_cmd)
+    generate_cmd.set_defaults(func=cmd_generate)
+
+    build_cmd = commands.add_parser("build", help="dbt build on DuckDB, then a summary")
+    data_options(build_cmd)
+    build_options(build_cmd)
+    build_cmd.set_defaults(func=cmd_build)
+
+    demo_cmd = commands.add_parser("demo", help="generate (once) and build: the main job")
+    generator_options(demo_cmd)
+    data_options(demo_cmd)
+    build_options(demo_cmd)
+    demo_cmd.set_defaults(func=cmd_demo)
+
+    summary_cmd = commands.add_parser("summary", help="summarise the last build")
+    data_options(summary_cmd)
+    summary_cmd.set_defaults(func=cmd_summary)
+
+    lint_cmd = commands.add_parser("lint", help="sqlfluff with the dbt templater")
+    lint_cmd.add_argument("paths", nargs="*")
+    lint_cmd.set_defaults(func=cmd_lint)
+    return main
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Where the dbt project lives and how to run dbt against it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_dir() -> Path:
+    """The dbt project: MICROSEG_PROJECT_DIR, else the nearest dbt_project.yml upwards."""
+    if env := os.environ.get("MICROSEG_PROJECT_DIR"):
+        return Path(env).resolve()
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        if (folder / "dbt_project.yml").is_file() and (folder / "src" / "microseg").is_dir():
+            return folder
+    return PACKAGE_ROOT
+
+
+def build_dir() -> Path:
+    return project_dir() / "build"
+
+
+@dataclass
+class DbtResult:
+    success: bool
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)  # status -> nodes
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # name, status, message
+    timings: dict[str, float] = field(default_factory=dict)  # node name -> seconds
+
+
+def run_dbt(
+    args: list[str],
+    *,
+    data_dir: Path,
+    db_path: Path,
+    as_of: str = "now",
+    extra_vars: dict | None = None,
+) -> DbtResult:
+    """Run one dbt command in-process on DuckDB with the given data and database."""
+    from dbt.cli.main import dbtRunner
+
+    root = project_dir()
+    os.environ["MICROSEG_DATA_DIR"] = str(data_dir.resolve())
+    os.environ["MICROSEG_DUCKDB_PATH"] = str(db_path.resolve())
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    variables = {"microseg__as_of": as_of, **(extra_vars or {})}
+    target_path = db_path.parent / "target"
+    result = dbtRunner().invoke(
+        [
+            *args,
+            "--project-dir", str(root),
+            "--profiles-dir", str(root),
+            "--target-path", str(target_path),
+            "--vars", json.dumps(variables),
+        ]
+    )  # fmt: skip
+    _release_duckdb()
+    return _read_run_results(target_path / "run_results.json", bool(result.success))
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its connection open in-process; close it so others can open the file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    environment = DuckDBConnectionManager._ENV
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def _read_run_results(path: Path, success: bool) -> DbtResult:
+    if not path.exists():
+        return DbtResult(success=success, seconds=0.0, failures=[("dbt", "error", "no results")])
+    results = json.loads(path.read_text())
+    outcome = DbtResult(success=success, seconds=results.get("elapsed_time", 0.0))
+    for node in results["results"]:
+        status = node["status"]
+        outcome.counts[status] = outcome.counts.get(status, 0) + 1
+        name = node["unique_id"].split(".", 2)[-1]
+        outcome.timings[name] = node.get("execution_time") or 0.0
+        if status in ("error", "fail", "warn", "runtime error"):
+            message = (node.get("message") or "").strip().splitlines()
+            outcome.failures.append((name, status, message[0] if message else ""))
+    return outcome

@@ -1,0 +1,91 @@
+"""The short human summary at the end of a run: rows per layer and what was rejected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from microseg.project import DbtResult
+
+LAYERS = (
+    ("staging", "stg_tracking__events"),
+    ("staging", "stg_crm__customers"),
+    ("staging", "stg_crm__consents"),
+)
+TRIAGED = (
+    ("events", "base_tracking__events"),
+    ("customers", "base_crm__customers"),
+    ("consents", "base_crm__consents"),
+)
+
+
+def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    rows = con.execute(
+        "select table_name, table_schema from information_schema.tables"
+    ).fetchall()
+    return {name: f'"{schema}"."{name}"' for name, schema in rows}
+
+
+def staging_counts(db_path: Path) -> dict[str, dict[str, int]]:
+    """Per source: raw, clean, duplicate and quarantined rows by reason."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        relations = _relations(con)
+        counts: dict[str, dict[str, int]] = {}
+        for source, model in TRIAGED:
+            if model not in relations:
+                continue
+            rows = con.execute(
+                f"select row_status, coalesce(quarantine_reason, ''), count(*) "
+                f"from {relations[model]} group by 1, 2"
+            ).fetchall()
+            per_source = {"raw": 0, "clean": 0, "duplicate": 0, "quarantined": 0}
+            for status, reason, count in rows:
+                per_source["raw"] += count
+                per_source[status] += count
+                if reason:
+                    per_source[f"quarantined:{reason}"] = count
+            counts[source] = per_source
+        if "stg_tracking__events" in relations:
+            counts["events"]["bot"] = con.execute(
+                f"select count(*) from {relations['stg_tracking__events']} where is_bot"
+            ).fetchone()[0]
+        return counts
+    finally:
+        con.close()
+
+
+def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) -> str:
+    lines = [f"== {title} =="]
+    status = "succeeded" if result.success else "FAILED"
+    nodes = ", ".join(f"{count} {name}" for name, count in sorted(result.counts.items()))
+    lines.append(f"dbt build {status} in {result.seconds:.1f} s ({nodes})")
+    if db_path.exists():
+        counts = staging_counts(db_path)
+        lines.append("")
+        lines.append(f"{'source':<10} {'raw':>12} {'clean':>12} {'duplicate':>10} {'quarantined':>12}")
+        for source, per_source in counts.items():
+            lines.append(
+                f"{source:<10} {per_source['raw']:>12,} {per_source['clean']:>12,} "
+                f"{per_source['duplicate']:>10,} {per_source['quarantined']:>12,}"
+            )
+        reasons = [
+            (source, key.split(":", 1)[1], value)
+            for source, per_source in counts.items()
+            for key, value in sorted(per_source.items())
+            if key.startswith("quarantined:")
+        ]
+        if reasons:
+            lines.append("")
+            lines.append("quarantined by reason:")
+            lines.extend(f"  {source:<10} {reason:<22} {n:>10,}" for source, reason, n in reasons)
+        if "bot" in counts.get("events", {}):
+            lines.append(f"bot events kept in staging, flagged is_bot: {counts['events']['bot']:,}")
+    if result.failures:
+        lines.append("")
+        lines.append("what failed:")
+        lines.extend(f"  {status:<6} {name}: {message}" for name, status, message in result.failures)
+    lines.append("")
+    lines.append(f"wall time {wall_seconds:.1f} s")
+    return "\n".join(lines)
