@@ -46,30 +46,38 @@ class Archetype:
     mix: tuple[float, ...]
 
 
-ARCHETYPES: tuple[Archetype, ...] = (
-    # fmt: off
-    Archetype("casual", 0.36, 0.6, 0.30, 0.0, 1.0, 1.0, False, 0.45, 5, 50, 0.4, 0.05, 1.0,
-              0.15, 0.10, (40, 30, 8, 4, 1, 1, 1, 3, 2)),
-    Archetype("browsing_enthusiast", 0.08, 1.6, 0.45, 0.0, 1.0, 1.0, False, 0.15, 12, 40, 0.9,
-              0.05, 1.0, 0.25, 0.15, (15, 60, 10, 5, 2, 1, 1, 2, 1)),
-    Archetype("high_intent", 0.05, 1.0, 0.75, 0.3, 1.0, 1.0, False, 0.05, 10, 20, 0.7, 0.05,
-              1.2, 0.30, 0.20, (10, 55, 10, 12, 2, 6, 5, 0, 0)),
-    Archetype("cart_abandoner", 0.07, 1.0, 0.65, 0.5, 1.0, 1.0, False, 0.10, 9, 45, 0.6, 0.05,
-              1.0, 0.30, 0.15, (20, 40, 8, 20, 4, 8, 0.3, 1, 1)),
-    Archetype("content_hobbyist", 0.08, 1.4, 0.60, 0.0, 1.0, 0.4, False, 0.10, 8, 90, 0.8, 0.05,
-              1.0, 0.45, 0.25, (25, 10, 5, 2, 0, 1, 2, 40, 20)),
-    Archetype("weekend_warrior", 0.06, 1.2, 0.55, 0.0, 1.0, 1.0, True, 0.20, 8, 50, 0.6, 0.10,
-              1.0, 0.25, 0.15, (30, 35, 8, 8, 2, 4, 4, 5, 4)),
-    Archetype("newcomer", 0.08, 0.5, 0.70, 0.93, 1.0, 1.0, False, 0.30, 6, 50, 0.5, 0.15, 1.0,
-              0.40, 0.20, (35, 35, 10, 6, 1, 3, 3, 4, 3)),
-    Archetype("loyal_subscriber", 0.06, 2.5, 0.98, 0.0, 1.0, 1.0, False, 0.10, 9, 40, 0.6, 0.10,
-              1.3, 0.60, 0.35, (25, 35, 8, 10, 2, 7, 8, 3, 2)),
-    Archetype("lapsed_high_value", 0.04, 1.5, 0.95, 0.0, 0.55, 0.55, False, 0.10, 9, 45, 0.6,
-              0.05, 3.0, 0.20, 0.05, (25, 35, 6, 10, 1, 7, 9, 4, 3)),
-    Archetype("discount_hunter", 0.05, 1.2, 0.85, 0.0, 1.0, 1.0, False, 0.15, 8, 40, 0.5, 0.85,
-              0.8, 0.50, 0.30, (25, 35, 10, 10, 2, 6, 6, 3, 3)),
-    # fmt: on
-)
+# One archetype a line. Columns follow the Archetype fields; `mix` lists the weights of
+# SESSION_EVENT_TYPES separated by slashes.
+_TABLE = """
+name                share activity known win_lo win_hi buy_until weekend bounce events gap focus discount price open click mix
+casual               0.36      0.6  0.30   0.00   1.00      1.00      no   0.45      5  50   0.4     0.05   1.0 0.15  0.10 40/30/8/4/1/1/1/3/2
+browsing_enthusiast  0.08      1.6  0.45   0.00   1.00      1.00      no   0.15     12  40   0.9     0.05   1.0 0.25  0.15 15/60/10/5/2/1/1/2/1
+high_intent          0.05      1.0  0.75   0.30   1.00      1.00      no   0.05     10  20   0.7     0.05   1.2 0.30  0.20 10/55/10/12/2/6/5/0/0
+cart_abandoner       0.07      1.0  0.65   0.50   1.00      1.00      no   0.10      9  45   0.6     0.05   1.0 0.30  0.15 20/40/8/20/4/8/0.3/1/1
+content_hobbyist     0.08      1.4  0.60   0.00   1.00      0.40      no   0.10      8  90   0.8     0.05   1.0 0.45  0.25 25/10/5/2/0/1/2/40/20
+weekend_warrior      0.06      1.2  0.55   0.00   1.00      1.00     yes   0.20      8  50   0.6     0.10   1.0 0.25  0.15 30/35/8/8/2/4/4/5/4
+newcomer             0.08      0.5  0.70   0.93   1.00      1.00      no   0.30      6  50   0.5     0.15   1.0 0.40  0.20 35/35/10/6/1/3/3/4/3
+loyal_subscriber     0.06      2.5  0.98   0.00   1.00      1.00      no   0.10      9  40   0.6     0.10   1.3 0.60  0.35 25/35/8/10/2/7/8/3/2
+lapsed_high_value    0.04      1.5  0.95   0.00   0.55      0.55      no   0.10      9  45   0.6     0.05   3.0 0.20  0.05 25/35/6/10/1/7/9/4/3
+discount_hunter      0.05      1.2  0.85   0.00   1.00      1.00      no   0.15      8  40   0.5     0.85   0.8 0.50  0.30 25/35/10/10/2/6/6/3/3
+"""
+
+
+def _parse(table: str) -> tuple[Archetype, ...]:
+    rows = [line.split() for line in table.strip().splitlines()[1:]]
+    return tuple(
+        Archetype(
+            row[0],
+            *(float(v) for v in row[1:7]),
+            row[7] == "yes",
+            *(float(v) for v in row[8:16]),
+            tuple(float(w) for w in row[16].split("/")),
+        )
+        for row in rows
+    )
+
+
+ARCHETYPES = _parse(_TABLE)
 
 
 def archetypes_values_sql() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -97,8 +98,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
     root = project_dir()
     paths = args.paths or ["models", "tests", "analyses", "snapshots"]
     existing = [p for p in paths if (root / p).exists()]
+    # The dbt templater compiles the project; keep it off the demo database.
+    env = {**os.environ, "MICROSEG_DUCKDB_PATH": str(build_dir() / "lint.duckdb")}
+    build_dir().mkdir(exist_ok=True)
     return subprocess.call(
-        [sys.executable, "-m", "sqlfluff", "lint", *existing, "--processes", "2"], cwd=root
+        [sys.executable, "-m", "sqlfluff", "lint", *existing, "--processes", "2"], cwd=root, env=env
     )
 
 

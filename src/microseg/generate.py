@@ -58,8 +58,8 @@ HUMAN_USER_AGENTS = {
         "Version/17.5 Mobile/15E148 Safari/604.1",
     ],
 }
-FIRST_NAMES = "anna ben clara david emma felix greta hugo ida jonas lena max nora oskar paula".split()
-LAST_NAMES = "schmidt mueller martin dupont smith jones garcia rossi jansen berg novak".split()
+FIRST_NAMES = ["anna", "ben", "clara", "david", "emma", "felix", "greta", "hugo", "ida", "jonas"]
+LAST_NAMES = ["schmidt", "mueller", "martin", "dupont", "smith", "jones", "garcia", "rossi"]
 EMAIL_DOMAINS = ["example.com", "mail.example.org", "shopper.example.net", "inbox.example.de"]
 DISCOUNT_CODES = ["SAVE10", "WELCOME15", "FLASH20", "VIP25"]
 
@@ -168,15 +168,21 @@ def generate(config: GeneratorConfig, out_dir: Path, progress: Progress | None =
     step("events")
     con.execute(sql.events())
     step("write events.parquet")
-    con.execute(f"copy (select * exclude (dirt_kind, is_bot_source) from events) to "
-                f"'{out_dir / 'events.parquet'}' (format parquet, compression zstd)")
+    con.execute(
+        f"copy (select * exclude (dirt_kind, is_bot_source) from events) to "
+        f"'{out_dir / 'events.parquet'}' (format parquet, compression zstd)"
+    )
     step("customers and consents")
     con.execute(sql.customers())
-    con.execute(f"copy (select * exclude (dirt_kind) from customers) to "
-                f"'{out_dir / 'customers.parquet'}' (format parquet)")
+    con.execute(
+        f"copy (select * exclude (dirt_kind) from customers) to "
+        f"'{out_dir / 'customers.parquet'}' (format parquet)"
+    )
     con.execute(sql.consents())
-    con.execute(f"copy (select * exclude (dirt_kind) from consents) to "
-                f"'{out_dir / 'consents.parquet'}' (format parquet)")
+    con.execute(
+        f"copy (select * exclude (dirt_kind) from consents) to "
+        f"'{out_dir / 'consents.parquet'}' (format parquet)"
+    )
     step("manifest")
     manifest = _manifest(con, config, time.perf_counter() - started)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
@@ -232,8 +238,9 @@ def _manifest(con: duckdb.DuckDBPyConnection, config: GeneratorConfig, seconds: 
             "persons": scalar("select count(*) from persons"),
             "known_persons": scalar("select count(*) from persons where is_known"),
             "archetypes": dict(
-                con.execute("select archetype, count(*) from persons group by 1 order by 1")
-                .fetchall()
+                con.execute(
+                    "select archetype, count(*) from persons group by 1 order by 1"
+                ).fetchall()
             ),
         },
     }
@@ -419,8 +426,7 @@ class _Sql:
 
     def _alias(self, canonical_sql: str, u_sql: str) -> str:
         branches = "\n".join(
-            f"when '{event_type}' then {_list(names)}"
-            for event_type, names in self.aliases.items()
+            f"when '{event_type}' then {_list(names)}" for event_type, names in self.aliases.items()
         )
         return f"""(case {canonical_sql} {branches} end)[
             1 + (case when {u_sql} < 0.85 then 0 when {u_sql} < 0.95 then 1 else 2 end)
@@ -436,10 +442,14 @@ class _Sql:
         base_prices = [
             35 + (i * 37) % 180 for i in range(n_cats)
         ]  # a plausible spread of list prices per category
-        human_agents = "case device_type " + " ".join(
-            f"when '{kind}' then {_list(agents)}[1 + floor(u_browser * {len(agents)})::int]"
-            for kind, agents in HUMAN_USER_AGENTS.items()
-        ) + " end"
+        human_agents = (
+            "case device_type "
+            + " ".join(
+                f"when '{kind}' then {_list(agents)}[1 + floor(u_browser * {len(agents)})::int]"
+                for kind, agents in HUMAN_USER_AGENTS.items()
+            )
+            + " end"
+        )
         kinds = [
             ("missing_id", rates.missing_id),
             ("unknown_event_type", rates.unknown_event_type),
@@ -577,8 +587,8 @@ class _Sql:
         ),
         sends as (
             select
-                persons.person_no, persons.user_id, persons.country, persons.city, persons.p_email_open,
-                persons.p_email_click, campaign_no,
+                persons.person_no, persons.user_id, persons.country, persons.city,
+                persons.p_email_open, persons.p_email_click, campaign_no,
                 {window} + to_days(campaign_no * 7 + 1) + to_hours(9)
                     + to_minutes(floor(u(persons.person_no, campaign_no, 60) * 90)::int) as sent_at
             from persons

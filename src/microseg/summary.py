@@ -21,9 +21,7 @@ TRIAGED = (
 
 
 def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    rows = con.execute(
-        "select table_name, table_schema from information_schema.tables"
-    ).fetchall()
+    rows = con.execute("select table_name, table_schema from information_schema.tables").fetchall()
     return {name: f'"{schema}"."{name}"' for name, schema in rows}
 
 
@@ -64,7 +62,9 @@ def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) ->
     if db_path.exists():
         counts = staging_counts(db_path)
         lines.append("")
-        lines.append(f"{'source':<10} {'raw':>12} {'clean':>12} {'duplicate':>10} {'quarantined':>12}")
+        lines.append(
+            f"{'source':<10} {'raw':>12} {'clean':>12} {'duplicate':>10} {'quarantined':>12}"
+        )
         for source, per_source in counts.items():
             lines.append(
                 f"{source:<10} {per_source['raw']:>12,} {per_source['clean']:>12,} "
@@ -85,7 +85,9 @@ def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) ->
     if result.failures:
         lines.append("")
         lines.append("what failed:")
-        lines.extend(f"  {status:<6} {name}: {message}" for name, status, message in result.failures)
+        lines.extend(
+            f"  {status:<6} {name}: {message}" for name, status, message in result.failures
+        )
     lines.append("")
     lines.append(f"wall time {wall_seconds:.1f} s")
     return "\n".join(lines)

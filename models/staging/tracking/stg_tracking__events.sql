@@ -14,7 +14,7 @@ final as (
         event_name,
         occurred_at,
         received_at,
-        {{ dbt.datediff('occurred_at', 'received_at', 'second') }} as arrival_delay_seconds,
+        {{ dbt.datediff('occurred_at', 'received_at', 'second') }} as arrival_delay_seconds, -- noqa: LT05
         page_url,
         page_category,
         product_id,

@@ -36,11 +36,8 @@ triaged as (
             when recorded_at is null then 'invalid_timestamp'
             when record_rank > 1 then null
             when purpose is null
-                or purpose not in (
-                    {%- for purpose in var('microseg__consent_purposes') %}
-                    '{{ purpose }}'{{ ',' if not loop.last }}
-                    {%- endfor %}
-                ) then 'unknown_purpose'
+                or purpose not in ('{{ var("microseg__consent_purposes") | join("', '") }}')  -- noqa: LT05
+                then 'unknown_purpose'
             when is_granted is null then 'invalid_value'
         end as quarantine_reason
     from ranked

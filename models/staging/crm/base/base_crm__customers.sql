@@ -22,9 +22,10 @@ typed as (
 validated as (
     select
         *,
-        email is null
-        or {{ microseg.regexp_matches('email', "'" ~ var('microseg__email_pattern') ~ "'") }}
-        as is_email_valid
+        coalesce(
+            {{ microseg.regexp_matches('email', "'" ~ var('microseg__email_pattern') ~ "'") }},
+            true
+        ) as is_email_valid
     from typed
 ),
 
@@ -35,9 +36,9 @@ ranked as (
         row_number() over (
             partition by user_id
             order by
-                case when is_email_valid then 0 else 1 end,
+                case when is_email_valid then 0 else 1 end asc,
                 signed_up_at desc nulls last,
-                email
+                email asc
         ) as user_id_rank
     from validated
 ),

@@ -75,7 +75,9 @@ triaged as (
             when raw_occurred_at is null or raw_received_at is null then 'missing_timestamp'
             when occurred_at is null or received_at is null then 'invalid_timestamp'
             when event_type is null then 'unknown_event_type'
-            when occurred_at > {{ dbt.dateadd('minute', var('microseg__max_clock_skew_minutes'), 'received_at') }}
+            when occurred_at > {{ dbt.dateadd(
+                    'minute', var('microseg__max_clock_skew_minutes'), 'received_at'
+                ) }}
                 then 'future_timestamp'
             when occurred_at < cast('{{ var("microseg__data_start_date") }}' as {{ dbt.type_timestamp() }})
                 then 'before_start'
@@ -106,18 +108,30 @@ bot_agents as (
     select
         user_agents.user_agent,
         min(bot_user_agents.bot_name) as bot_name
-    from (select distinct user_agent from with_status where row_status = 'clean') as user_agents
+    from (
+        select distinct user_agent
+        from with_status
+        where row_status = 'clean'
+    ) as user_agents
     inner join bot_user_agents
         on {{ dbt.position('bot_user_agents.pattern', 'lower(user_agents.user_agent)') }} > 0
     group by 1
 ),
 
-rapid_fire_devices as (
-    select distinct anonymous_id
+device_minutes as (
+    select
+        anonymous_id,
+        {{ dbt.date_trunc('minute', 'occurred_at') }} as event_minute,
+        count(*) as events_in_minute
     from with_status
     where row_status = 'clean' and anonymous_id is not null
-    group by anonymous_id, {{ dbt.date_trunc('minute', 'occurred_at') }}
-    having count(*) > {{ var('microseg__bot_max_events_per_minute') }}
+    group by 1, 2
+),
+
+rapid_fire_devices as (
+    select distinct anonymous_id
+    from device_minutes
+    where events_in_minute > {{ var('microseg__bot_max_events_per_minute') }}
 ),
 
 final as (

@@ -1,0 +1,68 @@
+"""Shared fixtures: one generated dataset built once per test session."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from microseg.generate import GeneratorConfig, generate
+from microseg.project import DbtResult, project_dir, run_dbt
+
+SHARED_DATA = project_dir().parent / "shared" / "data"
+
+
+@contextlib.contextmanager
+def connect_built(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Read-only connection to a built database, every layer's schema on the search path."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    schemas = [row[0] for row in con.execute("select schema_name from duckdb_schemas()").fetchall()]
+    con.execute(f"set search_path = '{','.join(schemas)}'")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@dataclass
+class Build:
+    data_dir: Path
+    db_path: Path
+    manifest: dict
+    result: DbtResult
+
+    def connect(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return connect_built(self.db_path)
+
+    def scalar(self, query: str) -> object:
+        with self.connect() as con:
+            return con.execute(query).fetchone()[0]
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """About 60k dirty generated events, built with `dbt build` (unit and data tests included)."""
+    root = tmp_path_factory.mktemp("demo")
+    manifest = generate(GeneratorConfig(events=60_000, seed=7), root / "data")
+    db_path = root / "microseg.duckdb"
+    result = run_dbt(
+        ["build"], data_dir=root / "data", db_path=db_path, as_of=str(manifest["last_event_at"])
+    )
+    return Build(root / "data", db_path, manifest, result)
+
+
+def project_var(name: str) -> object:
+    """A threshold from dbt_project.yml, its one home."""
+    return yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"][name]
+
+
+def shared_csv(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the public datasets live in ../shared beside the project)")
+    return path
