@@ -64,7 +64,8 @@ def test_retail_slice_reconciles(retail: tuple[Path, Path, dict[str, int]]) -> N
             (select count(*) from lines) as raw_rows,
             (select count(*) from lines) - (select count(*) from events) as duplicates,
             (select count(*) from events
-                where quantity * price < 0 or quantity * price > {max_revenue} or price < 0) as bad_revenue,
+                where quantity * price < 0 or quantity * price > {max_revenue} or price < 0)
+                as bad_revenue,
             (select count(*) from events
                 where (quantity <= 0 or quantity > {max_quantity})
                 and quantity * price between 0 and {max_revenue}
