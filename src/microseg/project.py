@@ -50,6 +50,7 @@ def run_dbt(
     db_path.parent.mkdir(parents=True, exist_ok=True)
     variables = {"microseg__as_of": as_of, **(extra_vars or {})}
     target_path = db_path.parent / "target"
+    (target_path / "run_results.json").unlink(missing_ok=True)
     result = dbtRunner().invoke(
         [
             *args,

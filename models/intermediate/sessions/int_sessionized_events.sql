@@ -1,0 +1,205 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_from',
+        replace_partition_by='anonymous_id',
+        replace_order_by='occurred_at',
+        replace_row_marker='event_id',
+        on_schema_change='fail',
+    )
+}}
+
+{%- set timeout_minutes = var('microseg__session_timeout_minutes') -%}
+{%- set max_session_ms = var('microseg__max_session_hours') * 3600 * 1000 -%}
+{%- set device_order = 'partition by anonymous_id order by occurred_at, event_id' -%}
+{%- set carried_columns = [
+    'user_id', 'received_at', 'event_type', 'page_url', 'page_category', 'product_id',
+    'product_category', 'revenue', 'discount_code', 'campaign_id', 'utm_source', 'utm_medium',
+    'utm_campaign', 'device_type', 'country',
+] -%}
+
+with
+
+events as (
+    select * from {{ ref('stg_tracking__events') }}
+),
+
+{% if is_incremental() %}
+
+-- Events received since the last run; a window of microseg__late_arrival_hours is
+-- re-read so that rows loaded out of order are still picked up.
+already_sessionized as (
+    select event_id
+    from {{ this }}
+    where received_at > (
+        select {{ dbt.dateadd('hour', -1 * var('microseg__late_arrival_hours'), 'max(received_at)') }}
+        from {{ this }}
+    )
+),
+
+new_events as (
+    select
+        events.anonymous_id,
+        events.occurred_at
+    from events
+    left join already_sessionized
+        on events.event_id = already_sessionized.event_id
+    where events.anonymous_id is not null
+        and already_sessionized.event_id is null
+        and events.received_at > (
+            select {{ dbt.dateadd('hour', -1 * var('microseg__late_arrival_hours'), 'max(received_at)') }}
+            from {{ this }}
+        )
+),
+
+affected_devices as (
+    select
+        anonymous_id,
+        min(occurred_at) as first_new_at
+    from new_events
+    group by 1
+),
+
+-- Re-sessionize each affected device from the start of the visit that holds its
+-- earliest new event, however late that event is: visits start after a gap longer
+-- than the timeout, so nothing before that point can change.
+restarts as (
+    select
+        affected_devices.anonymous_id,
+        coalesce(
+            max(sessionized.visit_started_at), affected_devices.first_new_at
+        ) as restart_at
+    from affected_devices
+    left join {{ this }} as sessionized
+        on affected_devices.anonymous_id = sessionized.anonymous_id
+        and sessionized.occurred_at <= affected_devices.first_new_at
+    group by affected_devices.anonymous_id, affected_devices.first_new_at
+),
+
+device_events as (
+    select events.*
+    from events
+    inner join restarts
+        on events.anonymous_id = restarts.anonymous_id
+        and events.occurred_at >= restarts.restart_at
+),
+
+{% else %}
+
+device_events as (
+    select * from events
+    where anonymous_id is not null
+),
+
+{% endif %}
+
+human_events as (
+    select * from device_events
+    where not is_bot
+),
+
+with_gaps as (
+    select
+        *,
+        lag(occurred_at) over ({{ device_order }}) as previous_occurred_at
+    from human_events
+),
+
+-- A visit starts after more than microseg__session_timeout_minutes without an event.
+visit_starts as (
+    select
+        *,
+        coalesce(
+            occurred_at > {{ dbt.dateadd('minute', timeout_minutes, 'previous_occurred_at') }},
+            true
+        ) as is_visit_start
+    from with_gaps
+),
+
+visits as (
+    select
+        *,
+        max(case when is_visit_start then occurred_at end) over (
+            {{ device_order }} rows between unbounded preceding and current row
+        ) as visit_started_at
+    from visit_starts
+),
+
+with_known_user as (
+    select
+        *,
+        {{ microseg.ignoring_nulls('last_value', 'user_id') }} over (
+            partition by anonymous_id, visit_started_at
+            order by occurred_at, event_id
+            rows between unbounded preceding and 1 preceding
+        ) as last_known_user_id
+    from visits
+),
+
+-- A user run starts with the visit, and again whenever another user logs in on the device.
+user_runs as (
+    select
+        *,
+        {{ microseg.ignoring_nulls(
+            'last_value',
+            "case when is_visit_start or user_id != last_known_user_id then event_id end"
+        ) }} over ({{ device_order }} rows between unbounded preceding and current row) as run_first_event_id
+    from with_known_user
+),
+
+-- Runs longer than microseg__max_session_hours are cut into consecutive sessions.
+chunked as (
+    select
+        *,
+        floor(
+            {{ dbt.datediff(
+                'min(occurred_at) over (partition by anonymous_id, run_first_event_id)',
+                'occurred_at',
+                'millisecond',
+            ) }} / {{ max_session_ms }}
+        ) as run_chunk_no
+    from user_runs
+),
+
+sessionized as (
+    select
+        *,
+        first_value(event_id) over (
+            partition by anonymous_id, run_first_event_id, run_chunk_no
+            order by occurred_at, event_id
+        ) as session_first_event_id,
+        row_number() over (
+            partition by anonymous_id, run_first_event_id, run_chunk_no
+            order by occurred_at, event_id
+        ) as event_position,
+        lag(occurred_at) over (
+            partition by anonymous_id, run_first_event_id, run_chunk_no
+            order by occurred_at, event_id
+        ) as previous_session_event_at
+    from chunked
+),
+
+final as (
+    select
+        event_id,
+        {{ dbt.hash("session_first_event_id") }} as session_id,
+        anonymous_id,
+        occurred_at,
+        visit_started_at,
+        event_position,
+        {{ dbt.datediff('previous_session_event_at', 'occurred_at', 'millisecond') }} / 1000.0
+        as seconds_since_previous_event,
+        {% for column in carried_columns -%}
+            {{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
+    from sessionized
+
+    {% if is_incremental() %}
+        union all
+
+        -- Tombstones: widen each device's replacement to its restart point.
+        {{ microseg.tombstone_rows('restarts', 'anonymous_id', 'occurred_at', 'restart_at') }}
+    {% endif %}
+)
+
+select * from final
