@@ -76,22 +76,19 @@ restarts as (
     group by affected_devices.anonymous_id, affected_devices.first_new_at
 ),
 
+{% endif %}
+
 device_events as (
     select events.*
     from events
-    inner join restarts
-        on events.anonymous_id = restarts.anonymous_id
-        and events.occurred_at >= restarts.restart_at
+    {% if is_incremental() -%}
+        inner join restarts
+            on
+                events.anonymous_id = restarts.anonymous_id
+                and events.occurred_at >= restarts.restart_at
+    {%- endif %}
+    where events.anonymous_id is not null
 ),
-
-{% else %}
-
-device_events as (
-    select * from events
-    where anonymous_id is not null
-),
-
-{% endif %}
 
 human_events as (
     select * from device_events
@@ -187,11 +184,8 @@ final as (
         occurred_at,
         visit_started_at,
         event_position,
-        {{ dbt.datediff('previous_session_event_at', 'occurred_at', 'millisecond') }} / 1000.0
-        as seconds_since_previous_event,
-        {% for column in carried_columns -%}
-            {{ column }}{{ ',' if not loop.last }}
-        {% endfor %}
+        {{ dbt.datediff('previous_session_event_at', 'occurred_at', 'millisecond') }} / 1000.0 as seconds_since_previous_event, -- noqa: LT05
+        {{ carried_columns | join(',\n        ') }}
     from sessionized
 
     {% if is_incremental() %}

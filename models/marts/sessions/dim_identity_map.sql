@@ -1,3 +1,5 @@
+{%- set period_key = dbt.concat(["anonymous_id", "'|'", "cast(valid_from as " ~ dbt.type_string() ~ ")"]) -%}
+
 with
 
 sessions as (
@@ -13,19 +15,16 @@ changes as (
         user_id,
         started_at,
         ended_at,
-        case
-            when person_key = lag(person_key) over (
-                partition by anonymous_id order by started_at, session_id
-            ) then 0
-            else 1
-        end as is_new_period
+        lag(person_key) over (
+            partition by anonymous_id order by started_at, session_id
+        ) as previous_person_key
     from sessions
 ),
 
 periods as (
     select
         *,
-        sum(is_new_period) over (
+        sum(case when person_key = previous_person_key then 0 else 1 end) over (
             partition by anonymous_id order by started_at, session_id
             rows between unbounded preceding and current row
         ) as period_no
@@ -47,8 +46,7 @@ grouped as (
 
 final as (
     select
-        {{ dbt.hash(dbt.concat(["anonymous_id", "'|'", "cast(valid_from as " ~ dbt.type_string() ~ ")"])) }}
-        as identity_period_id,
+        {{ dbt.hash(period_key) }} as identity_period_id,
         anonymous_id,
         person_key,
         user_id,

@@ -46,20 +46,16 @@ affected_devices as (
         )
 ),
 
+{% endif %}
+
 device_events as (
     select sessionized_events.*
     from sessionized_events
-    inner join affected_devices
-        on sessionized_events.anonymous_id = affected_devices.anonymous_id
+    {% if is_incremental() -%}
+        inner join affected_devices
+            on sessionized_events.anonymous_id = affected_devices.anonymous_id
+    {%- endif %}
 ),
-
-{% else %}
-
-device_events as (
-    select * from sessionized_events
-),
-
-{% endif %}
 
 ordered_events as (
     select
@@ -123,7 +119,7 @@ final as (
         anonymous_id,
         started_at,
         ended_at,
-        {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} / 1000.0 as duration_seconds,
+        {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} / 1000.0 as duration_seconds, -- noqa: LT05
         last_received_at,
         event_count,
         {% for column in counted_event_types -%}
@@ -133,7 +129,7 @@ final as (
         revenue,
         event_count = 1 as is_bounce,
         (
-            {{ dbt.datediff('started_at', 'ended_at', 'second') }} >= {{ var('microseg__engaged_session_seconds') }}
+            {{ dbt.datediff('started_at', 'ended_at', 'second') }} >= {{ var('microseg__engaged_session_seconds') }} -- noqa: LT05
             or page_views + product_views >= 2
             or purchases > 0
         ) as is_engaged,
