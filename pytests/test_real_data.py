@@ -20,7 +20,7 @@ def retail(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
     root = tmp_path_factory.mktemp("retail")
     counts = online_retail_to_contract(csv_path, root / "data")
     result = run_dbt(
-        ["build", "--select", "staging", "+test_type:singular"],
+        ["build"],
         data_dir=root / "data",
         db_path=root / "retail.duckdb",
         as_of="2011-01-10 00:00:00",
@@ -30,7 +30,7 @@ def retail(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
     return csv_path, root / "retail.duckdb", counts
 
 
-def test_retail_slice_reconciles(retail: tuple[Path, Path, dict[str, int]]) -> None:
+def test_retail_slice_reconciles_and_sessionizes(retail: tuple[Path, Path, dict[str, int]]) -> None:
     csv_path, db_path, counts = retail
     with connect_built(db_path) as con:
         staged = dict(
@@ -45,6 +45,11 @@ def test_retail_slice_reconciles(retail: tuple[Path, Path, dict[str, int]]) -> N
             ).fetchall()
         )
         customers = con.execute("select count(*) from stg_crm__customers").fetchone()[0]
+        # All lines of an invoice share one timestamp: each invoice is one session.
+        sessions, invoices = con.execute(
+            "select (select count(*) from fct_sessions), "
+            "(select count(distinct anonymous_id) from stg_tracking__events)"
+        ).fetchone()
 
     # The same rules, computed independently from the CSV.
     max_quantity = project_var("microseg__max_event_quantity")
@@ -85,3 +90,4 @@ def test_retail_slice_reconciles(retail: tuple[Path, Path, dict[str, int]]) -> N
     assert staged["clean"] == raw_rows - duplicates - bad_revenue - bad_quantity
     assert 0 < cancellations <= bad_revenue, "cancellations are quarantined as invalid_revenue"
     assert customers == counts["customers"] == 1_039
+    assert sessions == invoices > 0
