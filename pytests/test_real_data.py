@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from conftest import connect_built, project_var, shared_csv
-from microseg.datasets import online_retail_to_contract
+from microseg.datasets import RETAIL_VARS, online_retail_to_contract
 from microseg.project import run_dbt
 
 pytestmark = pytest.mark.real_data
@@ -24,7 +24,7 @@ def retail(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
         data_dir=root / "data",
         db_path=root / "retail.duckdb",
         as_of="2011-01-10 00:00:00",
-        extra_vars={"microseg__data_start_date": "2010-01-01"},
+        extra_vars=RETAIL_VARS,
     )
     assert result.success, result.failures
     return csv_path, root / "retail.duckdb", counts

@@ -11,7 +11,8 @@ UCI Online Retail (one line per invoice line) becomes purchase events:
   negative quantities are quarantined as `invalid_quantity`;
 - customers: one row per CustomerID with its first invoice as sign-up and no e-mail;
   consents: none (an empty table with the contract's columns).
-The data starts in December 2010, so builds on it set `microseg__data_start_date`.
+Builds on it use RETAIL_VARS: the data starts in December 2010, and an invoice's
+lines share one timestamp, so the events-per-minute bot rule must not apply.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from pathlib import Path
 
 import duckdb
 
+RETAIL_VARS = {
+    "microseg__data_start_date": "2010-01-01",
+    "microseg__bot_max_events_per_minute": 1_000_000,
+}
 EMPTY_CONSENTS = """
     select
         null::varchar as user_id, null::varchar as purpose, null::boolean as is_granted,
