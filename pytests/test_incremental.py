@@ -1,4 +1,4 @@
-"""Incremental sessionization equals a full refresh, batch after batch, late data included."""
+"""Incremental staging and sessions equal a full refresh, batch by batch, late data included."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
 
 COMPARED = {
+    "base_tracking__events": "main_staging",
+    "stg_tracking__events": "main_staging",
     "int_sessionized_events": "main_intermediate",
     "fct_sessions": "main_marts",
     "fct_session_events": "main_marts",

@@ -1,9 +1,8 @@
-{#- A key for a rejected row: the hash of its original values, numbered among
-    identical copies so that exact duplicates stay distinct. -#}
-{% macro quarantine_id(raw_record='raw_record') -%}
+{#- The key of a rejected row: its fingerprint and copy number. -#}
+{% macro quarantine_id() -%}
     {{ dbt.concat([
-        dbt.hash(raw_record),
+        "cast(raw_row_hash as " ~ dbt.type_string() ~ ")",
         "'-'",
-        "cast(row_number() over (partition by " ~ raw_record ~ " order by " ~ raw_record ~ ") as " ~ dbt.type_string() ~ ")",
+        "cast(raw_row_occurrence as " ~ dbt.type_string() ~ ")",
     ]) }}
 {%- endmacro %}

@@ -19,11 +19,19 @@
     {{ return(contract[table_name]) }}
 {% endmacro %}
 
-{#- `select` list that renames every contract column to raw_<column>. -#}
+{#- `select` list that renames every contract column to raw_<column> and adds the
+    row's fingerprint, raw_row_hash. -#}
 {% macro select_raw_columns(table_name) -%}
     {%- for column in microseg.raw_columns(table_name) %}
-        {{ column }} as raw_{{ column }}{{ ',' if not loop.last }}
+        {{ column }} as raw_{{ column }},
     {%- endfor %}
+        {{ microseg.row_hash(microseg.raw_columns(table_name)) }} as raw_row_hash
+{%- endmacro %}
+
+{#- Numbers exact copies of a raw row apart: (raw_row_hash, raw_row_occurrence) is
+    the row's key. Copies are identical, so their order does not matter. -#}
+{% macro raw_row_occurrence() -%}
+    row_number() over (partition by raw_row_hash order by raw_row_hash)
 {%- endmacro %}
 
 {#- The original values of a rejected row as JSON, null for kept rows. -#}

@@ -216,7 +216,10 @@ def _manifest(con: duckdb.DuckDBPyConnection, config: GeneratorConfig, seconds: 
     return {
         "generator": {**asdict(config), "start": config.start},
         "seconds": round(seconds, 2),
-        "last_event_at": scalar("select max(received_at) from events where dirt_kind is null"),
+        "last_event_at": scalar(
+            "select max(received_at) from events "
+            "where dirt_kind is distinct from 'future_timestamp'"
+        ),
         "expected": {
             "events": _expected(events, ("exact_duplicate", "resent")),
             "customers": _expected(_counts(con, "customers"), ("duplicate",)),
@@ -722,9 +725,13 @@ class _Sql:
                     when dirt_kind = 'before_start' then timestamp '2009-12-31 23:59:59'
                     else occurred_at
                 end as occurred_at,
-                case when dirt_kind = 'late'
-                    then occurred_at + to_minutes(1440 + (dirt_no % 5760)::int)
-                    else received_at end as received_at,
+                case
+                    when dirt_kind = 'late'
+                        then occurred_at + to_minutes(1440 + (dirt_no % 5760)::int)
+                    when dirt_kind = 'future_timestamp' and dirt_no % 50 = 0
+                        then timestamp '2999-01-01 00:00:00'
+                    else received_at
+                end as received_at,
                 page_url, page_category, product_id, product_category,
                 case when dirt_kind = 'invalid_revenue' then 10.0 else price end as price,
                 case when dirt_kind = 'invalid_revenue' then 1 else quantity end as quantity,

@@ -76,7 +76,11 @@ def _release_duckdb() -> None:
 
 def _read_run_results(path: Path, success: bool) -> DbtResult:
     if not path.exists():
-        return DbtResult(success=success, seconds=0.0, failures=[("dbt", "error", "no results")])
+        return DbtResult(
+            success=success,
+            seconds=0.0,
+            failures=[("dbt", "error", "dbt did not run any node (see its error above)")],
+        )
     results = json.loads(path.read_text())
     outcome = DbtResult(success=success, seconds=results.get("elapsed_time", 0.0))
     for node in results["results"]:

@@ -59,7 +59,7 @@ def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) ->
     status = "succeeded" if result.success else "FAILED"
     nodes = ", ".join(f"{count} {name}" for name, count in sorted(result.counts.items()))
     lines.append(f"dbt build {status} in {result.seconds:.1f} s ({nodes})")
-    if db_path.exists():
+    if db_path.exists() and result.counts:
         counts = staging_counts(db_path)
         lines.append("")
         lines.append(

@@ -8,6 +8,7 @@ source as (
 typed as (
     select
         source.*,
+        {{ microseg.raw_row_occurrence() }} as raw_row_occurrence,
         {{ microseg.clean_string('raw_user_id') }} as user_id,
         lower({{ microseg.clean_string('raw_purpose') }}) as purpose,
         {{ microseg.safe_cast('raw_is_granted', dbt.type_boolean()) }} as is_granted,
@@ -22,7 +23,11 @@ ranked as (
         *,
         row_number() over (
             partition by user_id, purpose, recorded_at
-            order by case when is_granted then 1 when not is_granted then 0 else 2 end, consent_source
+            order by
+                case when is_granted then 1 when not is_granted then 0 else 2 end,
+                consent_source,
+                raw_row_hash,
+                raw_row_occurrence
         ) as record_rank
     from typed
 ),
@@ -56,6 +61,8 @@ with_status as (
 
 final as (
     select
+        raw_row_hash,
+        raw_row_occurrence,
         {{ dbt.hash(dbt.concat([
             "coalesce(user_id, '')", "'|'", "coalesce(purpose, '')", "'|'",
             "coalesce(cast(recorded_at as " ~ dbt.type_string() ~ "), '')",

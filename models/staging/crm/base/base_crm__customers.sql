@@ -8,6 +8,7 @@ source as (
 typed as (
     select
         source.*,
+        {{ microseg.raw_row_occurrence() }} as raw_row_occurrence,
         {{ microseg.clean_string('raw_user_id') }} as user_id,
         lower({{ microseg.clean_string('raw_email') }}) as email,
         {{ microseg.safe_cast('raw_signed_up_at', dbt.type_timestamp()) }} as signed_up_at,
@@ -38,7 +39,9 @@ ranked as (
             order by
                 case when is_email_valid then 0 else 1 end asc,
                 signed_up_at desc nulls last,
-                email asc
+                email asc,
+                raw_row_hash asc,
+                raw_row_occurrence asc
         ) as user_id_rank
     from validated
 ),
@@ -68,6 +71,8 @@ with_status as (
 
 final as (
     select
+        raw_row_hash,
+        raw_row_occurrence,
         user_id,
         email,
         signed_up_at,

@@ -1,8 +1,46 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['raw_row_hash', 'raw_row_occurrence'],
+        on_schema_change='fail',
+    )
+}}
+
+{%- set as_of = microseg.as_of_timestamp() -%}
+{%- set skew_minutes = var('microseg__max_clock_skew_minutes') -%}
+{%- set output_columns = [
+    'raw_row_hash', 'raw_row_occurrence', 'event_id', 'anonymous_id', 'user_id', 'event_type',
+    'event_group', 'event_name', 'occurred_at', 'received_at', 'page_url', 'page_category',
+    'product_id', 'product_category', 'price', 'quantity', 'revenue', 'currency',
+    'discount_code', 'search_query', 'campaign_id', 'utm_source', 'utm_medium', 'utm_campaign',
+    'device_type', 'user_agent', 'country', 'city', 'row_status', 'quarantine_reason',
+] -%}
+{#- Incremental runs re-read the raw rows received within microseg__late_arrival_hours
+    of the newest accepted one (and rows without a receipt time): rows arriving out of
+    order inside that window are triaged exactly as a full refresh would. -#}
+{%- set window_start = '(select window_start from window_bounds)' -%}
+
 with
+
+{% if is_incremental() %}
+
+    window_bounds as (
+        select {{ dbt.dateadd('hour', -1 * var('microseg__late_arrival_hours'), 'max(received_at)') }} as window_start
+        from {{ this }}
+        where row_status != 'quarantined'
+    ),
+
+{% endif %}
 
 source as (
     select {{ microseg.select_raw_columns('events') }}
     from {{ source('tracking', 'events') }}
+    {% if is_incremental() -%}
+        where
+            {{ microseg.safe_cast('received_at', dbt.type_timestamp()) }} > {{ window_start }}
+            or {{ microseg.safe_cast('received_at', dbt.type_timestamp()) }} is null
+    {%- endif %}
 ),
 
 event_type_mapping as (
@@ -16,6 +54,7 @@ bot_user_agents as (
 typed as (
     select
         source.*,
+        {{ microseg.raw_row_occurrence() }} as raw_row_occurrence,
         {{ microseg.clean_string('raw_event_id') }} as event_id,
         {{ microseg.clean_string('raw_anonymous_id') }} as anonymous_id,
         {{ microseg.clean_string('raw_user_id') }} as user_id,
@@ -53,16 +92,46 @@ mapped as (
         on lower(typed.event_name) = event_type_mapping.raw_event_name
 ),
 
+{% if is_incremental() %}
+
+    -- Event ids already received before the window: those receipts come first.
+    earlier_receipts as (
+        select distinct received.event_id
+        from {{ this }} as received
+        inner join (select distinct event_id from mapped) as window_ids
+            on received.event_id = window_ids.event_id
+        where received.received_at <= {{ window_start }}
+    ),
+
+{% endif %}
+
 -- Earliest receipt wins; the other columns only make the order total.
 ranked as (
     select
-        *,
+        mapped.*,
         row_number() over (
-            partition by event_id
+            partition by mapped.event_id
             order by
-                received_at, occurred_at, event_name, anonymous_id, user_id, revenue, page_url
-        ) as event_id_rank
+                mapped.received_at, mapped.occurred_at, mapped.event_name, mapped.anonymous_id,
+                mapped.user_id, mapped.revenue, mapped.page_url, mapped.raw_row_hash,
+                mapped.raw_row_occurrence
+        ) as window_rank,
+        {% if is_incremental() -%}
+            case when earlier_receipts.event_id is null then 0 else 1 end
+        {%- else -%}
+            0
+        {%- endif %} as earlier_receipt_count
     from mapped
+    {% if is_incremental() -%}
+        left join earlier_receipts on mapped.event_id = earlier_receipts.event_id
+    {%- endif %}
+),
+
+with_rank as (
+    select
+        *,
+        window_rank + earlier_receipt_count as event_id_rank
+    from ranked
 ),
 
 triaged as (
@@ -75,9 +144,8 @@ triaged as (
             when raw_occurred_at is null or raw_received_at is null then 'missing_timestamp'
             when occurred_at is null or received_at is null then 'invalid_timestamp'
             when event_type is null then 'unknown_event_type'
-            when occurred_at > {{ dbt.dateadd(
-                    'minute', var('microseg__max_clock_skew_minutes'), 'received_at'
-                ) }}
+            when occurred_at > {{ dbt.dateadd('minute', skew_minutes, 'received_at') }}
+                or received_at > {{ dbt.dateadd('minute', skew_minutes, as_of) }}
                 then 'future_timestamp'
             when occurred_at < cast('{{ var("microseg__data_start_date") }}' as {{ dbt.type_timestamp() }})
                 then 'before_start'
@@ -90,7 +158,7 @@ triaged as (
             when quantity <= 0 or quantity > {{ var('microseg__max_event_quantity') }}
                 then 'invalid_quantity'
         end as quarantine_reason
-    from ranked
+    from with_rank
 ),
 
 with_status as (
@@ -111,11 +179,38 @@ bot_agents as (
     from (
         select distinct user_agent
         from with_status
-        where row_status = 'clean'
     ) as user_agents
     inner join bot_user_agents
         on {{ dbt.position('bot_user_agents.pattern', 'lower(user_agents.user_agent)') }} > 0
     group by 1
+),
+
+{% if is_incremental() %}
+
+    touched_devices as (
+        select distinct anonymous_id
+        from with_status
+        where anonymous_id is not null
+    ),
+
+{% endif %}
+
+-- The rate rule counts a device's clean events per minute over its whole history.
+device_clean_events as (
+    select
+        anonymous_id,
+        occurred_at
+    from with_status
+    where row_status = 'clean' and anonymous_id is not null
+    {% if is_incremental() %}
+        union all
+        select
+            earlier.anonymous_id,
+            earlier.occurred_at
+        from {{ this }} as earlier
+        inner join touched_devices on earlier.anonymous_id = touched_devices.anonymous_id
+        where earlier.row_status = 'clean' and earlier.received_at <= {{ window_start }}
+    {% endif %}
 ),
 
 device_minutes as (
@@ -123,8 +218,7 @@ device_minutes as (
         anonymous_id,
         {{ dbt.date_trunc('minute', 'occurred_at') }} as event_minute,
         count(*) as events_in_minute
-    from with_status
-    where row_status = 'clean' and anonymous_id is not null
+    from device_clean_events
     group by 1, 2
 ),
 
@@ -134,36 +228,11 @@ rapid_fire_devices as (
     where events_in_minute > {{ var('microseg__bot_max_events_per_minute') }}
 ),
 
-final as (
+window_rows as (
     select
-        with_status.event_id,
-        with_status.anonymous_id,
-        with_status.user_id,
-        with_status.event_type,
-        with_status.event_group,
-        with_status.event_name,
-        with_status.occurred_at,
-        with_status.received_at,
-        with_status.page_url,
-        with_status.page_category,
-        with_status.product_id,
-        with_status.product_category,
-        with_status.price,
-        with_status.quantity,
-        with_status.revenue,
-        with_status.currency,
-        with_status.discount_code,
-        with_status.search_query,
-        with_status.campaign_id,
-        with_status.utm_source,
-        with_status.utm_medium,
-        with_status.utm_campaign,
-        with_status.device_type,
-        with_status.user_agent,
-        with_status.country,
-        with_status.city,
-        with_status.row_status,
-        with_status.quarantine_reason,
+        {% for column in output_columns -%}
+            with_status.{{ column }},
+        {% endfor -%}
         case
             when bot_agents.user_agent is not null then 'user_agent'
             when rapid_fire_devices.anonymous_id is not null then 'event_rate'
@@ -174,6 +243,38 @@ final as (
         on with_status.user_agent = bot_agents.user_agent
     left join rapid_fire_devices
         on with_status.anonymous_id = rapid_fire_devices.anonymous_id
+),
+
+{% if is_incremental() %}
+
+    -- Earlier rows of a device whose rate-rule verdict changed are written again.
+    reflagged_rows as (
+        select
+            {% for column in output_columns -%}
+                earlier.{{ column }},
+            {% endfor -%}
+            case
+                when earlier.bot_reason = 'user_agent' then 'user_agent'
+                when rapid_fire_devices.anonymous_id is not null then 'event_rate'
+            end as bot_reason,
+            earlier.raw_record
+        from {{ this }} as earlier
+        inner join touched_devices on earlier.anonymous_id = touched_devices.anonymous_id
+        left join rapid_fire_devices on earlier.anonymous_id = rapid_fire_devices.anonymous_id
+        where earlier.received_at <= {{ window_start }}
+            and coalesce(earlier.bot_reason = 'event_rate', false)
+            != (rapid_fire_devices.anonymous_id is not null)
+            and coalesce(earlier.bot_reason, '') != 'user_agent'
+    ),
+
+{% endif %}
+
+final as (
+    select * from window_rows
+    {% if is_incremental() %}
+        union all
+        select * from reflagged_rows
+    {% endif %}
 )
 
 select * from final
