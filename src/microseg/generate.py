@@ -169,7 +169,8 @@ def generate(config: GeneratorConfig, out_dir: Path, progress: Progress | None =
     con.execute(sql.events())
     step("write events.parquet")
     con.execute(
-        f"copy (select * exclude (dirt_kind, is_bot_source) from events) to "
+        # In receipt order, as a collector appends them.
+        f"copy (select * exclude (dirt_kind, is_bot_source) from events order by received_at) to "
         f"'{out_dir / 'events.parquet'}' (format parquet, compression zstd)"
     )
     step("customers and consents")

@@ -37,9 +37,8 @@ source as (
     select {{ microseg.select_raw_columns('events') }}
     from {{ source('tracking', 'events') }}
     {% if is_incremental() -%}
-        where
-            {{ microseg.safe_cast('received_at', dbt.type_timestamp()) }} > {{ window_start }}
-            or {{ microseg.safe_cast('received_at', dbt.type_timestamp()) }} is null
+        -- On the raw column (a timestamp by contract), so the scan can skip old data.
+        where received_at > {{ window_start }} or received_at is null
     {%- endif %}
 ),
 
