@@ -12,6 +12,9 @@ LAYERS = (
     ("staging", "stg_tracking__events"),
     ("staging", "stg_crm__customers"),
     ("staging", "stg_crm__consents"),
+    ("intermediate", "int_sessionized_events"),
+    ("marts", "fct_sessions"),
+    ("marts", "dim_identity_map"),
 )
 TRIAGED = (
     ("events", "base_tracking__events"),
@@ -45,6 +48,17 @@ def staging_counts(db_path: Path) -> dict[str, dict[str, int]]:
                 if reason:
                     per_source[f"quarantined:{reason}"] = count
             counts[source] = per_source
+        counts["layers"] = {
+            f"{layer}.{model}": con.execute(f"select count(*) from {relations[model]}").fetchone()[
+                0
+            ]
+            for layer, model in LAYERS
+            if model in relations
+        }
+        if "fct_sessions" in relations:
+            counts["layers"]["persons with sessions"] = con.execute(
+                f"select count(distinct person_key) from {relations['fct_sessions']}"
+            ).fetchone()[0]
         if "stg_tracking__events" in relations:
             counts["events"]["bot"] = con.execute(
                 f"select count(*) from {relations['stg_tracking__events']} where is_bot"
@@ -61,6 +75,9 @@ def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) ->
     lines.append(f"dbt build {status} in {result.seconds:.1f} s ({nodes})")
     if db_path.exists() and result.counts:
         counts = staging_counts(db_path)
+        layers = counts.pop("layers")
+        lines.append("")
+        lines.extend(f"{name:<40} {rows:>12,}" for name, rows in layers.items())
         lines.append("")
         lines.append(
             f"{'source':<10} {'raw':>12} {'clean':>12} {'duplicate':>10} {'quarantined':>12}"

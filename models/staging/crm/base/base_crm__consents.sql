@@ -51,11 +51,7 @@ triaged as (
 with_status as (
     select
         *,
-        case
-            when quarantine_reason is not null then 'quarantined'
-            when record_rank > 1 then 'duplicate'
-            else 'clean'
-        end as row_status
+        {{ microseg.row_status('record_rank') }} as row_status
     from triaged
 ),
 

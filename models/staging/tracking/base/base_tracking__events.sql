@@ -20,6 +20,12 @@
     of the newest accepted one (and rows without a receipt time): rows arriving out of
     order inside that window are triaged exactly as a full refresh would. -#}
 {%- set window_start = '(select window_start from window_bounds)' -%}
+{#- On the raw column (a timestamp by contract), so scans can skip old data. -#}
+{%- set in_window -%}
+    {%- if is_incremental() -%}
+        where (received_at > {{ window_start }} or received_at is null)
+    {%- endif -%}
+{%- endset -%}
 
 with
 
@@ -36,10 +42,7 @@ with
 source as (
     select {{ microseg.select_raw_columns('events') }}
     from {{ source('tracking', 'events') }}
-    {% if is_incremental() -%}
-        -- On the raw column (a timestamp by contract), so the scan can skip old data.
-        where received_at > {{ window_start }} or received_at is null
-    {%- endif %}
+    {{ in_window }}
 ),
 
 event_type_mapping as (
@@ -53,7 +56,6 @@ bot_user_agents as (
 typed as (
     select
         source.*,
-        {{ microseg.raw_row_occurrence() }} as raw_row_occurrence,
         {{ microseg.clean_string('raw_event_id') }} as event_id,
         {{ microseg.clean_string('raw_anonymous_id') }} as anonymous_id,
         {{ microseg.clean_string('raw_user_id') }} as user_id,
@@ -97,24 +99,31 @@ mapped as (
     earlier_receipts as (
         select distinct received.event_id
         from {{ this }} as received
-        inner join (select distinct event_id from mapped) as window_ids
+        inner join (
+            select distinct {{ microseg.clean_string('event_id') }} as event_id
+            from {{ source('tracking', 'events') }}
+            {{ in_window }}
+        ) as window_ids
             on received.event_id = window_ids.event_id
         where received.received_at <= {{ window_start }}
     ),
 
 {% endif %}
 
--- Earliest receipt wins; the other columns only make the order total.
+-- Earliest receipt wins; the other columns only make the order total. Exact copies
+-- tie on every column, so they are ranked by their copy number.
 ranked as (
     select
         mapped.*,
         row_number() over (
+            partition by mapped.event_id, mapped.raw_row_hash order by mapped.raw_row_hash
+        ) as raw_row_occurrence,
+        rank() over (
             partition by mapped.event_id
             order by
                 mapped.received_at, mapped.occurred_at, mapped.event_name, mapped.anonymous_id,
-                mapped.user_id, mapped.revenue, mapped.page_url, mapped.raw_row_hash,
-                mapped.raw_row_occurrence
-        ) as window_rank,
+                mapped.user_id, mapped.revenue, mapped.page_url, mapped.raw_row_hash
+        ) as window_tie_rank,
         {% if is_incremental() -%}
             case when earlier_receipts.event_id is null then 0 else 1 end
         {%- else -%}
@@ -129,7 +138,7 @@ ranked as (
 with_rank as (
     select
         *,
-        window_rank + earlier_receipt_count as event_id_rank
+        window_tie_rank + raw_row_occurrence - 1 + earlier_receipt_count as event_id_rank
     from ranked
 ),
 
@@ -163,11 +172,7 @@ triaged as (
 with_status as (
     select
         *,
-        case
-            when quarantine_reason is not null then 'quarantined'
-            when event_id_rank > 1 then 'duplicate'
-            else 'clean'
-        end as row_status
+        {{ microseg.row_status('event_id_rank') }} as row_status
     from triaged
 ),
 
@@ -176,39 +181,50 @@ bot_agents as (
         user_agents.user_agent,
         min(bot_user_agents.bot_name) as bot_name
     from (
-        select distinct user_agent
-        from with_status
+        select distinct {{ microseg.clean_string('user_agent') }} as user_agent
+        from {{ source('tracking', 'events') }}
+        {{ in_window }}
     ) as user_agents
     inner join bot_user_agents
         on {{ dbt.position('bot_user_agents.pattern', 'lower(user_agents.user_agent)') }} > 0
     group by 1
 ),
 
+-- The rate rule counts a device's distinct events per minute over everything it sent.
+window_device_events as (
+    select
+        {{ microseg.clean_string('anonymous_id') }} as anonymous_id,
+        {{ microseg.clean_string('event_id') }} as event_id,
+        {{ microseg.safe_cast('occurred_at', dbt.type_timestamp()) }} as occurred_at
+    from {{ source('tracking', 'events') }}
+    {{ in_window }}
+),
+
 {% if is_incremental() %}
 
     touched_devices as (
         select distinct anonymous_id
-        from with_status
+        from window_device_events
         where anonymous_id is not null
     ),
 
 {% endif %}
 
--- The rate rule counts a device's clean events per minute over its whole history.
-device_clean_events as (
+device_events as (
     select
         anonymous_id,
+        event_id,
         occurred_at
-    from with_status
-    where row_status = 'clean' and anonymous_id is not null
+    from window_device_events
     {% if is_incremental() %}
         union all
         select
             earlier.anonymous_id,
+            earlier.event_id,
             earlier.occurred_at
         from {{ this }} as earlier
         inner join touched_devices on earlier.anonymous_id = touched_devices.anonymous_id
-        where earlier.row_status = 'clean' and earlier.received_at <= {{ window_start }}
+        where earlier.received_at <= {{ window_start }}
     {% endif %}
 ),
 
@@ -216,8 +232,9 @@ device_minutes as (
     select
         anonymous_id,
         {{ dbt.date_trunc('minute', 'occurred_at') }} as event_minute,
-        count(*) as events_in_minute
-    from device_clean_events
+        count(distinct event_id) as events_in_minute
+    from device_events
+    where anonymous_id is not null and event_id is not null and occurred_at is not null
     group by 1, 2
 ),
 
