@@ -13,7 +13,7 @@
 {%- set max_session_ms = var('microseg__max_session_hours') * 3600 * 1000 -%}
 {%- set device_order = 'partition by anonymous_id order by occurred_at, event_id' -%}
 {%- set carried_columns = [
-    'user_id', 'received_at', 'event_type', 'page_url', 'page_category', 'product_id',
+    'received_at', 'event_type', 'page_url', 'page_category', 'product_id',
     'product_category', 'revenue', 'discount_code', 'campaign_id', 'utm_source', 'utm_medium',
     'utm_campaign', 'device_type', 'country',
 ] -%}
@@ -90,8 +90,14 @@ device_events as (
     where events.anonymous_id is not null
 ),
 
+-- Sessions are cut on these four columns only; the rest is joined back at the end.
 human_events as (
-    select * from device_events
+    select
+        event_id,
+        anonymous_id,
+        user_id,
+        occurred_at
+    from device_events
     where not is_bot
 ),
 
@@ -178,15 +184,17 @@ sessionized as (
 
 final as (
     select
-        event_id,
-        {{ dbt.hash("session_first_event_id") }} as session_id,
-        anonymous_id,
-        occurred_at,
-        visit_started_at,
-        event_position,
-        {{ dbt.datediff('previous_session_event_at', 'occurred_at', 'millisecond') }} / 1000.0 as seconds_since_previous_event, -- noqa: LT05
-        {{ carried_columns | join(',\n        ') }}
+        sessionized.event_id,
+        {{ dbt.hash("sessionized.session_first_event_id") }} as session_id,
+        sessionized.anonymous_id,
+        sessionized.occurred_at,
+        sessionized.visit_started_at,
+        sessionized.event_position,
+        {{ dbt.datediff('sessionized.previous_session_event_at', 'sessionized.occurred_at', 'millisecond') }} / 1000.0 as seconds_since_previous_event, -- noqa: LT05
+        sessionized.user_id,
+        payload.{{ carried_columns | join(',\n        payload.') }}
     from sessionized
+    inner join events as payload on sessionized.event_id = payload.event_id
 
     {% if is_incremental() %}
         union all
