@@ -53,9 +53,33 @@ bot_user_agents as (
     select * from {{ ref('bot_user_agents') }}
 ),
 
-typed as (
+-- Earliest receipt wins; the other columns only make the order total. Ranked on the
+-- raw row (before typing widens it), with one sort: identical copies tie, and their
+-- position inside the tie is their copy number.
+{%- set order_keys = [
+    microseg.safe_cast('raw_received_at', dbt.type_timestamp()),
+    microseg.safe_cast('raw_occurred_at', dbt.type_timestamp()),
+    microseg.clean_string('raw_event_type'),
+    microseg.clean_string('raw_anonymous_id'),
+    microseg.clean_string('raw_user_id'),
+    microseg.safe_cast('raw_revenue', dbt.type_numeric()),
+    microseg.clean_string('raw_page_url'),
+    'raw_row_hash',
+] %}
+{%- set event_window -%}
+    over (partition by {{ microseg.clean_string('raw_event_id') }} order by {{ order_keys | join(', ') }})
+{%- endset %}
+ranked as (
     select
         source.*,
+        rank() {{ event_window }} as window_tie_rank,
+        row_number() {{ event_window }} - rank() {{ event_window }} + 1 as raw_row_occurrence
+    from source
+),
+
+typed as (
+    select
+        ranked.*,
         {{ microseg.clean_string('raw_event_id') }} as event_id,
         {{ microseg.clean_string('raw_anonymous_id') }} as anonymous_id,
         {{ microseg.clean_string('raw_user_id') }} as user_id,
@@ -80,17 +104,7 @@ typed as (
         {{ microseg.clean_string('raw_user_agent') }} as user_agent,
         upper({{ microseg.clean_string('raw_country') }}) as country,
         {{ microseg.clean_string('raw_city') }} as city
-    from source
-),
-
-mapped as (
-    select
-        typed.*,
-        event_type_mapping.event_type,
-        event_type_mapping.event_group
-    from typed
-    left join event_type_mapping
-        on lower(typed.event_name) = event_type_mapping.raw_event_name
+    from ranked
 ),
 
 {% if is_incremental() %}
@@ -110,36 +124,21 @@ mapped as (
 
 {% endif %}
 
--- Earliest receipt wins; the other columns only make the order total. Exact copies
--- tie on every column, so they are ranked by their copy number.
-ranked as (
-    select
-        mapped.*,
-        row_number() over (
-            partition by mapped.event_id, mapped.raw_row_hash order by mapped.raw_row_hash
-        ) as raw_row_occurrence,
-        rank() over (
-            partition by mapped.event_id
-            order by
-                mapped.received_at, mapped.occurred_at, mapped.event_name, mapped.anonymous_id,
-                mapped.user_id, mapped.revenue, mapped.page_url, mapped.raw_row_hash
-        ) as window_tie_rank,
-        {% if is_incremental() -%}
-            case when earlier_receipts.event_id is null then 0 else 1 end
-        {%- else -%}
-            0
-        {%- endif %} as earlier_receipt_count
-    from mapped
-    {% if is_incremental() -%}
-        left join earlier_receipts on mapped.event_id = earlier_receipts.event_id
-    {%- endif %}
-),
-
 with_rank as (
     select
-        *,
-        window_tie_rank + raw_row_occurrence - 1 + earlier_receipt_count as event_id_rank
-    from ranked
+        typed.*,
+        event_type_mapping.event_type,
+        event_type_mapping.event_group,
+        typed.window_tie_rank + typed.raw_row_occurrence - 1
+        {%- if is_incremental() %}
+            + case when earlier_receipts.event_id is null then 0 else 1 end
+        {%- endif %} as event_id_rank
+    from typed
+    left join event_type_mapping
+        on lower(typed.event_name) = event_type_mapping.raw_event_name
+    {% if is_incremental() -%}
+        left join earlier_receipts on typed.event_id = earlier_receipts.event_id
+    {%- endif %}
 ),
 
 triaged as (
