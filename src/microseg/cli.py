@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from microseg import generate as generator
-from microseg.project import build_dir, project_dir, run_dbt
+from microseg.project import build_dir, project_dir, read_run_results, run_dbt
 from microseg.summary import render
 
 
@@ -34,6 +34,12 @@ def _as_of(args: argparse.Namespace, data_dir: Path) -> str:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    _generate(args)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> bool:
+    """Write the demo data; False when --reuse found the same data already there."""
     out_dir = _data_dir(args)
     config = generator.GeneratorConfig(events=args.events, seed=args.seed)
     manifest_path = out_dir / "manifest.json"
@@ -41,7 +47,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         previous = json.loads(manifest_path.read_text())["generator"]
         if previous["events"] == args.events and previous["seed"] == args.seed:
             print(f"reusing {out_dir} (same --events and --seed)")
-            return 0
+            return False
     from tqdm import tqdm
 
     stages = ["persons", "sessions", "events", "write events.parquet",
@@ -62,7 +68,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"{manifest['expected']['consents']['raw_rows']:,} consent records to {out_dir} "
         f"in {manifest['seconds']:.1f} s"
     )
-    return 0
+    return True
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -79,17 +85,16 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     args.reuse = True
-    cmd_generate(args)
+    # New raw files replace the old ones rather than append to them: rebuild from scratch.
+    args.full_refresh = _generate(args) or args.full_refresh
     status = cmd_build(args)
     print(f"demo finished in {time.perf_counter() - started:.1f} s (DuckDB file: {_db_path(args)})")
     return status
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from microseg.project import _read_run_results
-
     db_path = _db_path(args)
-    result = _read_run_results(db_path.parent / "target" / "run_results.json", True)
+    result = read_run_results(db_path.parent / "target" / "run_results.json", True)
     print(render(db_path, result, 0.0, "microseg summary of the last build"))
     return 0
 

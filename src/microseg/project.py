@@ -61,7 +61,7 @@ def run_dbt(
         ]
     )  # fmt: skip
     _release_duckdb()
-    return _read_run_results(target_path / "run_results.json", bool(result.success))
+    return read_run_results(target_path / "run_results.json", bool(result.success))
 
 
 def _release_duckdb() -> None:
@@ -74,7 +74,7 @@ def _release_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
-def _read_run_results(path: Path, success: bool) -> DbtResult:
+def read_run_results(path: Path, success: bool) -> DbtResult:
     if not path.exists():
         return DbtResult(
             success=success,
