@@ -12,6 +12,15 @@
 {%- set timeout_minutes = var('microseg__session_timeout_minutes') -%}
 {%- set max_session_ms = var('microseg__max_session_hours') * 3600 * 1000 -%}
 {%- set device_order = 'partition by anonymous_id order by occurred_at, event_id' -%}
+{%- set so_far = device_order ~ ' rows between unbounded preceding and current row' -%}
+{%- set before_this = device_order ~ ' rows between unbounded preceding and 1 preceding' -%}
+{%- set last_seen = microseg.ignoring_nulls(
+    'last_value', 'case when user_id is not null then occurred_at end'
+) -%}
+{%- set run_first_event = microseg.ignoring_nulls(
+    'last_value', 'case when is_run_start then event_id end'
+) -%}
+{%- set run_start = microseg.ignoring_nulls('last_value', 'case when is_run_start then occurred_at end') -%}
 {%- set carried_columns = [
     'received_at', 'event_type', 'page_url', 'page_category', 'product_id',
     'product_category', 'revenue', 'discount_code', 'campaign_id', 'utm_source', 'utm_medium',
@@ -119,48 +128,39 @@ visit_starts as (
     from with_gaps
 ),
 
+-- One pass in device order: the visit's start and the last user seen before each event.
 visits as (
     select
         *,
-        max(case when is_visit_start then occurred_at end) over (
-            {{ device_order }} rows between unbounded preceding and current row
-        ) as visit_started_at
+        max(case when is_visit_start then occurred_at end) over ({{ so_far }}) as visit_started_at,
+        {{ microseg.ignoring_nulls('last_value', 'user_id') }} over ({{ before_this }}) as last_user_id,
+        {{ last_seen }} over ({{ before_this }}) as last_user_seen_at
     from visit_starts
 ),
 
-with_known_user as (
+-- A user run starts with the visit, and again whenever another user logs in during it.
+run_starts as (
     select
         *,
-        {{ microseg.ignoring_nulls('last_value', 'user_id') }} over (
-            partition by anonymous_id, visit_started_at
-            order by occurred_at, event_id
-            rows between unbounded preceding and 1 preceding
-        ) as last_known_user_id
+        is_visit_start or user_id != case
+            when last_user_seen_at >= visit_started_at then last_user_id
+        end as is_run_start
     from visits
 ),
 
--- A user run starts with the visit, and again whenever another user logs in on the device.
 user_runs as (
     select
         *,
-        {{ microseg.ignoring_nulls(
-            'last_value',
-            "case when is_visit_start or user_id != last_known_user_id then event_id end"
-        ) }} over ({{ device_order }} rows between unbounded preceding and current row) as run_first_event_id
-    from with_known_user
+        {{ run_first_event }} over ({{ so_far }}) as run_first_event_id,
+        {{ run_start }} over ({{ so_far }}) as run_started_at
+    from run_starts
 ),
 
 -- Runs longer than microseg__max_session_hours are cut into consecutive sessions.
 chunked as (
     select
         *,
-        floor(
-            {{ dbt.datediff(
-                'min(occurred_at) over (partition by anonymous_id, run_first_event_id)',
-                'occurred_at',
-                'millisecond',
-            ) }} / {{ max_session_ms }}
-        ) as run_chunk_no
+        floor({{ dbt.datediff('run_started_at', 'occurred_at', 'millisecond') }} / {{ max_session_ms }}) as run_chunk_no -- noqa: LT05
     from user_runs
 ),
 
