@@ -37,13 +37,15 @@ events as (
 
 -- Events received since the last run; a window of microseg__late_arrival_hours is
 -- re-read so that rows loaded out of order are still picked up.
+window_bounds as (
+    select {{ microseg.late_window_start() }} as window_start
+    from {{ this }}
+),
+
 already_sessionized as (
     select event_id
     from {{ this }}
-    where received_at > (
-        select {{ dbt.dateadd('hour', -1 * var('microseg__late_arrival_hours'), 'max(received_at)') }}
-        from {{ this }}
-    )
+    where received_at > (select window_start from window_bounds)
 ),
 
 new_events as (
@@ -55,10 +57,7 @@ new_events as (
         on events.event_id = already_sessionized.event_id
     where events.anonymous_id is not null
         and already_sessionized.event_id is null
-        and events.received_at > (
-            select {{ dbt.dateadd('hour', -1 * var('microseg__late_arrival_hours'), 'max(received_at)') }}
-            from {{ this }}
-        )
+        and events.received_at > (select window_start from window_bounds)
 ),
 
 affected_devices as (

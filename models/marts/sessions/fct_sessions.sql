@@ -41,7 +41,7 @@ affected_devices as (
     from {{ ref('stg_tracking__events') }}
     where anonymous_id is not null
         and received_at > (
-            select {{ dbt.dateadd('hour', -1 * var('microseg__late_arrival_hours'), 'max(last_received_at)') }}
+            select {{ microseg.late_window_start('last_received_at') }}
             from {{ this }}
         )
 ),

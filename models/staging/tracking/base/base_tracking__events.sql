@@ -32,7 +32,7 @@ with
 {% if is_incremental() %}
 
     window_bounds as (
-        select {{ dbt.dateadd('hour', -1 * var('microseg__late_arrival_hours'), 'max(received_at)') }} as window_start
+        select {{ microseg.late_window_start() }} as window_start
         from {{ this }}
         where row_status != 'quarantined'
     ),
