@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('base_tracking__events') }}
 {{
     config(
         materialized='incremental',
@@ -35,29 +36,62 @@ events as (
 
 {% if is_incremental() %}
 
--- Events received since the last run; a window of microseg__late_arrival_hours is
--- re-read so that rows loaded out of order are still picked up.
+-- Everything received since the last run is re-read, with a margin of
+-- microseg__late_arrival_hours so that rows loaded out of order are still picked up.
 window_bounds as (
     select {{ microseg.late_window_start() }} as window_start
     from {{ this }}
 ),
 
+-- Devices with any raw row in the window, whatever staging made of it.
+touched_devices as (
+    select distinct anonymous_id
+    from {{ ref('base_tracking__events') }}
+    where
+        anonymous_id is not null
+        and (received_at > (select window_start from window_bounds) or received_at is null)
+),
+
 already_sessionized as (
-    select event_id
+    select
+        event_id,
+        received_at
     from {{ this }}
     where received_at > (select window_start from window_bounds)
 ),
 
+-- Human events not yet sessionized in their current form (a new event, or an earlier
+-- copy that has since won the deduplication).
 new_events as (
     select
         events.anonymous_id,
         events.occurred_at
     from events
     left join already_sessionized
-        on events.event_id = already_sessionized.event_id
-    where events.anonymous_id is not null
+        on
+            events.event_id = already_sessionized.event_id
+            and events.received_at = already_sessionized.received_at
+    where
+        events.anonymous_id is not null
+        and not events.is_bot
         and already_sessionized.event_id is null
         and events.received_at > (select window_start from window_bounds)
+),
+
+-- Sessionized events of touched devices that staging no longer holds as such: the
+-- device turned out to be a bot, or another copy of the event won.
+stale_events as (
+    select
+        sessionized.anonymous_id,
+        sessionized.visit_started_at
+    from {{ this }} as sessionized
+    inner join touched_devices on sessionized.anonymous_id = touched_devices.anonymous_id
+    left join events
+        on
+            sessionized.event_id = events.event_id
+            and sessionized.received_at = events.received_at
+            and not events.is_bot
+    where events.event_id is null
 ),
 
 affected_devices as (
@@ -69,9 +103,10 @@ affected_devices as (
 ),
 
 -- Re-sessionize each affected device from the start of the visit that holds its
--- earliest new event, however late that event is: visits start after a gap longer
--- than the timeout, so nothing before that point can change.
-restarts as (
+-- earliest new event, however late that event is (visits start after a gap longer
+-- than the timeout, so nothing before that point can change), or from the visit
+-- of its earliest stale event.
+restart_candidates as (
     select
         affected_devices.anonymous_id,
         coalesce(
@@ -79,9 +114,25 @@ restarts as (
         ) as restart_at
     from affected_devices
     left join {{ this }} as sessionized
-        on affected_devices.anonymous_id = sessionized.anonymous_id
-        and sessionized.occurred_at <= affected_devices.first_new_at
+        on
+            affected_devices.anonymous_id = sessionized.anonymous_id
+            and sessionized.occurred_at <= affected_devices.first_new_at
     group by affected_devices.anonymous_id, affected_devices.first_new_at
+
+    union all
+
+    select
+        anonymous_id,
+        visit_started_at as restart_at
+    from stale_events
+),
+
+restarts as (
+    select
+        anonymous_id,
+        min(restart_at) as restart_at
+    from restart_candidates
+    group by 1
 ),
 
 {% endif %}

@@ -1,5 +1,3 @@
-{%- set period_key = dbt.concat(["anonymous_id", "'|'", "cast(valid_from as " ~ dbt.type_string() ~ ")"]) -%}
-
 with
 
 sessions as (
@@ -11,12 +9,13 @@ changes as (
     select
         anonymous_id,
         session_id,
+        first_event_id,
         person_key,
         user_id,
         started_at,
         ended_at,
         lag(person_key) over (
-            partition by anonymous_id order by started_at, session_id
+            partition by anonymous_id order by started_at, first_event_id
         ) as previous_person_key
     from sessions
 ),
@@ -25,7 +24,7 @@ periods as (
     select
         *,
         sum(case when person_key = previous_person_key then 0 else 1 end) over (
-            partition by anonymous_id order by started_at, session_id
+            partition by anonymous_id order by started_at, first_event_id
             rows between unbounded preceding and current row
         ) as period_no
     from changes
@@ -35,24 +34,32 @@ grouped as (
     select
         anonymous_id,
         period_no,
+        min(first_session_id) as first_session_id,
         max(person_key) as person_key,
         max(user_id) as user_id,
         min(started_at) as valid_from,
         max(ended_at) as last_seen_at,
         count(*) as sessions
-    from periods
+    from (
+        select
+            *,
+            first_value(session_id) over (
+                partition by anonymous_id, period_no order by started_at, first_event_id
+            ) as first_session_id
+        from periods
+    ) as periods_with_first_session
     group by 1, 2
 ),
 
 final as (
     select
-        {{ dbt.hash(period_key) }} as identity_period_id,
+        {{ dbt.hash(dbt.concat(["anonymous_id", "'|'", "first_session_id"])) }} as identity_period_id,
         anonymous_id,
         person_key,
         user_id,
         user_id is not null as is_identified,
         valid_from,
-        lead(valid_from) over (partition by anonymous_id order by valid_from) as valid_to,
+        lead(valid_from) over (partition by anonymous_id order by period_no) as valid_to,
         last_seen_at,
         sessions
     from grouped

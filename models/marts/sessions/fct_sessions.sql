@@ -1,4 +1,4 @@
--- depends_on: {{ ref('stg_tracking__events') }}
+-- depends_on: {{ ref('base_tracking__events') }}
 {{
     config(
         materialized='incremental',
@@ -35,14 +35,19 @@ sessionized_events as (
 
 {% if is_incremental() %}
 
--- The same devices int_sessionized_events re-read this run (or a few more).
+-- The devices int_sessionized_events may have changed this run: any raw row of theirs
+-- was received in the window.
 affected_devices as (
     select distinct anonymous_id
-    from {{ ref('stg_tracking__events') }}
-    where anonymous_id is not null
-        and received_at > (
-            select {{ microseg.late_window_start('last_received_at') }}
-            from {{ this }}
+    from {{ ref('base_tracking__events') }}
+    where
+        anonymous_id is not null
+        and (
+            received_at > (
+                select {{ microseg.late_window_start('last_received_at') }}
+                from {{ this }}
+            )
+            or received_at is null
         )
 ),
 
@@ -74,6 +79,7 @@ sessions as (
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         max(received_at) as last_received_at,
+        max(case when event_position = 1 then event_id end) as first_event_id,
         count(*) as event_count,
         {% for column, event_type in counted_event_types.items() -%}
             sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
@@ -99,11 +105,11 @@ attributed as (
         coalesce(
             session_user_id,
             {{ microseg.ignoring_nulls('first_value', 'session_user_id') }} over (
-                partition by anonymous_id order by started_at, session_id
+                partition by anonymous_id order by started_at, first_event_id
                 rows between 1 following and unbounded following
             ),
             {{ microseg.ignoring_nulls('last_value', 'session_user_id') }} over (
-                partition by anonymous_id order by started_at, session_id
+                partition by anonymous_id order by started_at, first_event_id
                 rows between unbounded preceding and 1 preceding
             )
         ) as person_user_id
@@ -120,6 +126,7 @@ final as (
         started_at,
         ended_at,
         {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} / 1000.0 as duration_seconds, -- noqa: LT05
+        first_event_id,
         last_received_at,
         event_count,
         {% for column in counted_event_types -%}
@@ -129,7 +136,7 @@ final as (
         revenue,
         event_count = 1 as is_bounce,
         (
-            {{ dbt.datediff('started_at', 'ended_at', 'second') }} >= {{ var('microseg__engaged_session_seconds') }} -- noqa: LT05
+            {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} >= {{ var('microseg__engaged_session_seconds') * 1000 }} -- noqa: LT05
             or page_views + product_views >= 2
             or purchases > 0
         ) as is_engaged,

@@ -34,7 +34,7 @@ with
     window_bounds as (
         select {{ microseg.late_window_start() }} as window_start
         from {{ this }}
-        where row_status != 'quarantined'
+        where row_status = 'clean'
     ),
 
 {% endif %}
