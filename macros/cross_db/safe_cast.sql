@@ -12,7 +12,13 @@
     try_cast({{ field }} as {{ type }})
 {% endmacro %}
 
-{#- Snowflake's try_cast only accepts text, so cast to varchar first. -#}
+{#- Snowflake's try_cast only accepts text. Timestamps go through a variant instead, so
+    that an already typed value keeps its full precision whatever the session's output
+    format; other types go through varchar. Not yet run on Snowflake. -#}
 {% macro snowflake__safe_cast(field, type) %}
-    try_cast(cast({{ field }} as varchar) as {{ type }})
+    {%- if 'timestamp' in type | lower -%}
+        try_to_timestamp_ntz(to_variant({{ field }}))
+    {%- else -%}
+        try_cast(to_varchar({{ field }}) as {{ type }})
+    {%- endif -%}
 {% endmacro %}
