@@ -43,13 +43,13 @@ window_bounds as (
     from {{ this }}
 ),
 
--- Devices with any raw row in the window, whatever staging made of it.
-touched_devices as (
-    select distinct anonymous_id
+-- Every raw row received in the window, whatever staging made of it.
+window_rows as (
+    select
+        event_id,
+        anonymous_id
     from {{ ref('base_tracking__events') }}
-    where
-        anonymous_id is not null
-        and (received_at > (select window_start from window_bounds) or received_at is null)
+    where received_at > (select window_start from window_bounds) or received_at is null
 ),
 
 already_sessionized as (
@@ -78,14 +78,31 @@ new_events as (
         and events.received_at > (select window_start from window_bounds)
 ),
 
--- Sessionized events of touched devices that staging no longer holds as such: the
--- device turned out to be a bot, or another copy of the event won.
+-- Sessionized events that staging no longer holds as such: every event of a device the
+-- rate rule now calls a bot, and events of which another copy has since won.
+rate_bot_devices as (
+    select distinct events.anonymous_id
+    from events
+    inner join (select distinct anonymous_id from window_rows) as touched
+        on events.anonymous_id = touched.anonymous_id
+    where events.bot_reason = 'event_rate'
+),
+
 stale_events as (
     select
         sessionized.anonymous_id,
         sessionized.visit_started_at
     from {{ this }} as sessionized
-    inner join touched_devices on sessionized.anonymous_id = touched_devices.anonymous_id
+    inner join rate_bot_devices on sessionized.anonymous_id = rate_bot_devices.anonymous_id
+
+    union all
+
+    select
+        sessionized.anonymous_id,
+        sessionized.visit_started_at
+    from {{ this }} as sessionized
+    inner join (select distinct event_id from window_rows) as resent
+        on sessionized.event_id = resent.event_id
     left join events
         on
             sessionized.event_id = events.event_id
