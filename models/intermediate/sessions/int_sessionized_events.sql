@@ -30,8 +30,17 @@
 
 with
 
+-- The columns sessionization needs; the payload is joined back at the end.
 events as (
-    select * from {{ ref('stg_tracking__events') }}
+    select
+        event_id,
+        anonymous_id,
+        user_id,
+        occurred_at,
+        received_at,
+        is_bot,
+        bot_reason
+    from {{ ref('stg_tracking__events') }}
 ),
 
 {% if is_incremental() %}
@@ -166,7 +175,6 @@ device_events as (
     where events.anonymous_id is not null
 ),
 
--- Sessions are cut on these four columns only; the rest is joined back at the end.
 human_events as (
     select
         event_id,
@@ -261,7 +269,8 @@ final as (
         sessionized.user_id,
         payload.{{ carried_columns | join(',\n        payload.') }}
     from sessionized
-    inner join events as payload on sessionized.event_id = payload.event_id
+    inner join {{ ref('stg_tracking__events') }} as payload
+        on sessionized.event_id = payload.event_id
 
     {% if is_incremental() %}
         union all
