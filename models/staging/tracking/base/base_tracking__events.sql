@@ -17,7 +17,7 @@
     'device_type', 'user_agent', 'country', 'city', 'row_status', 'quarantine_reason',
 ] -%}
 {#- Incremental runs re-read the raw rows received within microseg__late_arrival_hours
-    of the newest accepted one (and rows without a receipt time): rows arriving out of
+    of the newest clean one (and rows without a receipt time): rows arriving out of
     order inside that window are triaged exactly as a full refresh would. -#}
 {%- set window_start = '(select window_start from window_bounds)' -%}
 {#- On the raw column (a timestamp by contract), so scans can skip old data. -#}
@@ -72,7 +72,7 @@ bot_user_agents as (
 ranked as (
     select
         source.*,
-        rank() {{ event_window }} as window_tie_rank,
+        row_number() {{ event_window }} as window_rank,
         row_number() {{ event_window }} - rank() {{ event_window }} + 1 as raw_row_occurrence
     from source
 ),
@@ -129,7 +129,7 @@ with_rank as (
         typed.*,
         event_type_mapping.event_type,
         event_type_mapping.event_group,
-        typed.window_tie_rank + typed.raw_row_occurrence - 1
+        typed.window_rank
         {%- if is_incremental() %}
             + case when earlier_receipts.event_id is null then 0 else 1 end
         {%- endif %} as event_id_rank
