@@ -471,6 +471,7 @@ class _Sql:
             bounds.append(f"when u_dirt < {total} then '{kind}'")
         dirt_case = "case " + " ".join(bounds) + " end"
         window = f"{_ts(c.start)}"
+        extract_at = f"{window} + to_days({c.days})"
         return f"""
         create table events as
         with web_expanded as (
@@ -747,6 +748,8 @@ class _Sql:
                 dirt_kind, is_bot_source
             from dirtied
         )
+        -- The extract is taken at the window's end: rows not yet received are not in it.
+        select * from (
         select * replace (
             case when dirt_kind not in ('exact_duplicate', 'resent') then dirt_kind end as dirt_kind
         )
@@ -760,6 +763,9 @@ class _Sql:
             'resent' as dirt_kind
         )
         from with_dirt where dirt_kind = 'resent'
+        ) as extracted
+        where received_at is null or received_at <= {extract_at}
+            or dirt_kind = 'future_timestamp'
         """
 
     def customers(self) -> str:

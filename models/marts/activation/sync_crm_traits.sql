@@ -1,0 +1,44 @@
+with
+
+candidates as (
+    select * from {{ ref('int_memberships_checked_for_activation') }}
+),
+
+persons as (
+    select * from {{ ref('dim_persons') }}
+),
+
+crm_memberships as (
+    select
+        user_id,
+        max(person_key) as person_key,
+        max({{ microseg.hashed_email('email', salted=true) }}) as email_sha256_salted,
+        {{ dbt.listagg('segment_key', "','", 'order by segment_key') }} as segment_keys,
+        {{ dbt.listagg(
+            "case when is_holdout then segment_key end", "','", 'order by segment_key'
+        ) }} as holdout_segment_keys,
+        max(updated_at) as updated_at
+    from candidates
+    where is_crm_eligible
+    group by 1
+),
+
+final as (
+    select
+        crm_memberships.user_id,
+        crm_memberships.email_sha256_salted,
+        crm_memberships.segment_keys,
+        crm_memberships.holdout_segment_keys,
+        persons.primary_segment_key,
+        persons.rfm_class,
+        persons.lifecycle_stage,
+        persons.journey_stage,
+        persons.top_interest,
+        persons.offer_tier,
+        crm_memberships.updated_at
+    from crm_memberships
+    inner join persons
+        on crm_memberships.person_key = persons.person_key
+)
+
+select * from final

@@ -1,0 +1,53 @@
+with
+
+features as (
+    select * from {{ ref('fct_person_features') }}
+),
+
+memberships as (
+    select * from {{ ref('fct_segment_memberships') }}
+),
+
+catalogue as (
+    select * from {{ ref('int_segment_catalogue_rendered') }}
+),
+
+placements as (
+    select
+        person_key,
+        max(case when is_primary then segment_key end) as primary_segment_key,
+        sum(case when is_fallback then 0 else 1 end) as segment_count,
+        {{ dbt.listagg(
+            "case when not is_fallback then segment_key end", "','", 'order by priority'
+        ) }} as segment_keys
+    from memberships
+    group by 1
+),
+
+final as (
+    select
+        features.person_key,
+        features.user_id,
+        placements.primary_segment_key,
+        catalogue.segment_name as primary_segment_name,
+        catalogue.is_fallback as is_in_fallback_cohort,
+        case
+            when not catalogue.is_fallback then null
+            when features.interactions < {{ var('microseg__min_interactions') }} then 'too_little_data'
+            else 'no_rule_matches'
+        end as fallback_reason,
+        placements.segment_count,
+        placements.segment_keys,
+        features.rfm_class,
+        features.lifecycle_stage,
+        features.journey_stage,
+        features.top_interest,
+        features.offer_tier
+    from features
+    inner join placements
+        on features.person_key = placements.person_key
+    inner join catalogue
+        on placements.primary_segment_key = catalogue.segment_key
+)
+
+select * from final
