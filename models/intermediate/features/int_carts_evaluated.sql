@@ -42,7 +42,7 @@ carts as (
         session_id,
         min(occurred_at) as started_at,
         max(occurred_at) as last_added_at,
-        sum(line_value) as cart_value,
+        cast(sum(line_value) as decimal(18, 2)) as cart_value,
         count(*) as additions,
         {{ dbt.listagg('distinct product_id', "','", 'order by product_id') }} as product_ids
     from additions

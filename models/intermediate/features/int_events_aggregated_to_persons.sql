@@ -39,7 +39,7 @@ activity as (
         count(distinct case when page_type in ('product', 'content') then category end)
             as distinct_categories,
         {% for column, condition in counted.items() -%}
-            sum(case when {{ condition }} then 1 else 0 end) as {{ column }}{{ ',' if not loop.last }}
+            count(case when {{ condition }} then 1 end) as {{ column }}{{ ',' if not loop.last }}
         {% endfor %}
     from interactions
     group by 1

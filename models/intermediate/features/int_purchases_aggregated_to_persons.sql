@@ -21,13 +21,13 @@ final as (
     select
         person_key,
         count(*) as purchases,
-        sum(case when days_ago <= 30 then 1 else 0 end) as purchases_30d,
-        sum(case when days_ago <= 90 then 1 else 0 end) as purchases_90d,
+        count(case when days_ago <= 30 then 1 end) as purchases_30d,
+        count(case when days_ago <= 90 then 1 end) as purchases_90d,
         min(occurred_at) as first_purchase_at,
         max(occurred_at) as last_purchase_at,
         min(days_ago) as days_since_last_purchase,
-        sum(revenue) as monetary_value,
-        sum(case when days_ago <= 90 then revenue else 0 end) as revenue_90d,
+        cast(sum(revenue) as decimal(18, 2)) as monetary_value,
+        cast(sum(case when days_ago <= 90 then revenue else 0 end) as decimal(18, 2)) as revenue_90d,
         avg(case when used_discount then 1.0 else 0.0 end) as discount_purchase_share
     from purchases
     group by 1

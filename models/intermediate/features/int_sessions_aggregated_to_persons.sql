@@ -36,8 +36,9 @@ final as (
         person_key,
         count(*) as sessions,
         {% for days in [7, 30, 90] -%}
-            sum(case when days_ago <= {{ days }} then 1 else 0 end) as sessions_{{ days }}d,
-            sum(case when days_ago <= {{ days }} then event_count else 0 end) as events_{{ days }}d,
+            count(case when days_ago <= {{ days }} then 1 end) as sessions_{{ days }}d,
+            cast(sum(case when days_ago <= {{ days }} then event_count else 0 end) as bigint)
+                as events_{{ days }}d,
         {% endfor -%}
         min(started_at) as first_session_at,
         max(started_at) as last_session_at,

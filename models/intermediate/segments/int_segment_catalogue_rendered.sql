@@ -1,41 +1,7 @@
-{%- set catalogue = microseg.segment_catalogue() -%}
-
 with
 
 final as (
-    {% for segment in catalogue %}
-        select
-            '{{ segment.key }}' as segment_key,
-            '{{ segment.name | replace("'", "''") }}' as segment_name,
-            '{{ segment.description | replace("'", "''") }}' as description,
-            '{{ segment.rule | replace("'", "''") }}' as rule_sql,
-            {{ "'" ~ segment.parent ~ "'" if segment.parent else 'cast(null as ' ~ dbt.type_string() ~ ')' }}
-                as parent_segment_key,
-            {{ segment.priority }} as priority,
-            '{{ segment.owner }}' as owner,
-            '{{ segment.channels | join(",") }}' as channels,
-            {{ segment.min_size }} as min_size,
-            {{ segment.max_share }} as max_share,
-            {{ segment.min_interactions }} as min_interactions,
-            {{ segment.holdout_percent }} as holdout_percent,
-            false as is_fallback
-        union all
-    {% endfor %}
-        select
-            'fallback' as segment_key,
-            'Fallback cohort' as segment_name,
-            'Persons no segment accepts, mostly for too little data (microseg__min_interactions).'
-                as description,
-            cast(null as {{ dbt.type_string() }}) as rule_sql,
-            cast(null as {{ dbt.type_string() }}) as parent_segment_key,
-            9999 as priority,
-            'analytics' as owner,
-            '' as channels,
-            0 as min_size,
-            1.0 as max_share,
-            0 as min_interactions,
-            0 as holdout_percent,
-            true as is_fallback
+    {{ microseg.render_segment_catalogue() }}
 )
 
 select * from final

@@ -7,7 +7,7 @@ features as (
 ),
 
 catalogue as (
-    select * from {{ ref('int_segment_catalogue_rendered') }}
+    {{ microseg.render_segment_catalogue() }}
 ),
 
 matches as (

@@ -72,7 +72,7 @@ cart_stats as (
     select
         person_key,
         count(*) as carts_started,
-        sum(case when is_abandoned then 1 else 0 end) as carts_abandoned,
+        count(case when is_abandoned then 1 end) as carts_abandoned,
         max(case when is_abandoned then last_added_at end) as last_abandoned_cart_at
     from carts
     group by 1

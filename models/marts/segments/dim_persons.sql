@@ -16,7 +16,7 @@ placements as (
     select
         person_key,
         max(case when is_primary then segment_key end) as primary_segment_key,
-        sum(case when is_fallback then 0 else 1 end) as segment_count,
+        count(case when not is_fallback then 1 end) as segment_count,
         {{ dbt.listagg(
             "case when not is_fallback then segment_key end", "','", 'order by priority'
         ) }} as segment_keys

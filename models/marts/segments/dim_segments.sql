@@ -24,8 +24,8 @@ member_stats as (
     select
         memberships.segment_key,
         count(*) as member_count,
-        sum(case when memberships.is_primary then 1 else 0 end) as primary_member_count,
-        sum(case when memberships.is_holdout then 1 else 0 end) as holdout_count,
+        count(case when memberships.is_primary then 1 end) as primary_member_count,
+        count(case when memberships.is_holdout then 1 end) as holdout_count,
         avg(features.monetary_value) as avg_monetary_value,
         avg(features.sessions_90d) as avg_sessions_90d,
         avg(features.days_since_last_seen) as avg_days_since_last_seen,
