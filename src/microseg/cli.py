@@ -99,6 +99,17 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from microseg.export import export
+
+    out_dir = Path(args.out) if args.out else build_dir() / "export"
+    written = export(_db_path(args), out_dir, args.format)
+    for relative, rows in written.items():
+        print(f"{rows:>10,}  {out_dir / relative}")
+    print(f"exported {len(written)} files to {out_dir}")
+    return 0
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     root = project_dir()
     paths = args.paths or ["models", "tests", "analyses", "snapshots"]
@@ -152,6 +163,14 @@ def parser() -> argparse.ArgumentParser:
     summary_cmd = commands.add_parser("summary", help="summarise the last build")
     data_options(summary_cmd)
     summary_cmd.set_defaults(func=cmd_summary)
+
+    export_cmd = commands.add_parser(
+        "export", help="write the sync tables and per-segment upload lists to files"
+    )
+    data_options(export_cmd)
+    export_cmd.add_argument("--out", help="folder (default build/export)")
+    export_cmd.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    export_cmd.set_defaults(func=cmd_export)
 
     lint_cmd = commands.add_parser("lint", help="sqlfluff with the dbt templater")
     lint_cmd.add_argument("paths", nargs="*")

@@ -13,6 +13,12 @@ UCI Online Retail (one line per invoice line) becomes purchase events:
   consents: none (an empty table with the contract's columns).
 Builds on it use RETAIL_VARS: the data starts in December 2010, and an invoice's
 lines share one timestamp, so the events-per-minute bot rule must not apply.
+
+CDNOW (one line per customer and purchase day) becomes purchase events too: each line is
+one order (lines repeated verbatim are separate orders in the RFM literature, so the
+line number is part of event_id); occurred_at is noon of the day plus the line's rank
+within the customer's day in seconds; anonymous_id `cdnow-<customer_id>`; revenue =
+dollar_value in USD, quantity = number_of_cds. Builds use CDNOW_VARS.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ import duckdb
 
 RETAIL_VARS = {
     "microseg__data_start_date": "2010-01-01",
+    "microseg__bot_max_events_per_minute": 1_000_000,
+}
+CDNOW_VARS = {
+    "microseg__data_start_date": "1997-01-01",
     "microseg__bot_max_events_per_minute": 1_000_000,
 }
 EMPTY_CONSENTS = """
@@ -83,6 +93,71 @@ def online_retail_to_contract(csv_path: Path, out_dir: Path) -> dict[str, int]:
         ) to '{out_dir / "customers.parquet"}' (format parquet)
         """
     )
+    return _finish(con, out_dir)
+
+
+def cdnow_to_contract(csv_path: Path, out_dir: Path) -> dict[str, int]:
+    """Write CDNOW as events, customers and (empty) consents Parquet; return raw row counts."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        create view lines as
+        select
+            *,
+            row_number() over (order by customer_id, date, number_of_cds, dollar_value)
+                as line_no,
+            strptime(date, '%Y%m%d') + interval 12 hour
+                + to_seconds(
+                    row_number() over (
+                        partition by customer_id, date order by number_of_cds, dollar_value
+                    ) - 1
+                ) as purchased_at
+        from read_csv('{csv_path}', header = true, all_varchar = true)
+        """
+    )
+    con.execute(
+        f"""
+        copy (
+            select
+                'cdnow:' || line_no as event_id,
+                'cdnow-' || customer_id as anonymous_id,
+                customer_id as user_id,
+                'purchase' as event_type,
+                purchased_at as occurred_at,
+                purchased_at as received_at,
+                null::varchar as page_url, 'checkout' as page_category,
+                null::varchar as product_id, null::varchar as product_category,
+                dollar_value::double / nullif(number_of_cds::integer, 0) as price,
+                number_of_cds::integer as quantity,
+                dollar_value::decimal(18, 2) as revenue,
+                'USD' as currency, null::varchar as discount_code,
+                null::varchar as search_query, null::varchar as campaign_id,
+                null::varchar as utm_source, null::varchar as utm_medium,
+                null::varchar as utm_campaign, null::varchar as device_type,
+                null::varchar as user_agent, 'US' as country, null::varchar as city
+            from lines
+        ) to '{out_dir / "events.parquet"}' (format parquet)
+        """
+    )
+    con.execute(
+        f"""
+        copy (
+            select
+                customer_id as user_id, null::varchar as email,
+                min(purchased_at) as signed_up_at, 'US' as country,
+                null::integer as birth_year, null::varchar as gender,
+                null::varchar as preferred_channel, null::varchar as subscription_status
+            from lines
+            group by 1
+        ) to '{out_dir / "customers.parquet"}' (format parquet)
+        """
+    )
+    return _finish(con, out_dir)
+
+
+def _finish(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int]:
+    """Write the empty consents table, close, and count what was written."""
     con.execute(f"copy ({EMPTY_CONSENTS}) to '{out_dir / 'consents.parquet'}' (format parquet)")
     counts = {
         table: con.execute(f"select count(*) from '{out_dir / table}.parquet'").fetchone()[0]

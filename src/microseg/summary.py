@@ -15,6 +15,11 @@ LAYERS = (
     ("intermediate", "int_sessionized_events"),
     ("marts", "fct_sessions"),
     ("marts", "dim_identity_map"),
+    ("marts", "fct_person_features"),
+    ("marts", "fct_segment_memberships"),
+    ("marts", "sync_email_audiences"),
+    ("marts", "sync_ad_audiences"),
+    ("marts", "sync_crm_traits"),
 )
 TRIAGED = (
     ("events", "base_tracking__events"),
@@ -68,6 +73,49 @@ def staging_counts(db_path: Path) -> dict[str, dict[str, int]]:
         con.close()
 
 
+def segment_rows(db_path: Path) -> list[tuple]:
+    """dim_segments by priority: key, parent, members, share, primaries, conversion,
+    revenue per person, and why a segment is not activated (empty when it is)."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        relations = _relations(con)
+        if "dim_segments" not in relations:
+            return []
+        return con.execute(
+            f"""
+            select
+                segment_key, coalesce(parent_segment_key, ''), member_count,
+                coalesce(share_of_persons, 0), primary_member_count,
+                coalesce(conversion_rate_30d, 0), coalesce(revenue_per_person_90d, 0),
+                case
+                    when is_activatable then ''
+                    when is_fallback then 'fallback'
+                    when not meets_min_size then 'below min ' || min_size
+                    when not within_max_share then 'above max share'
+                    else 'no channel'
+                end
+            from {relations["dim_segments"]}
+            order by priority
+            """
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def render_segments(rows: list[tuple]) -> list[str]:
+    header = (
+        f"{'segment':<32} {'parent':<10} {'members':>8} {'share':>6} {'primary':>8} "
+        f"{'conv 30d':>8} {'rev/p 90d':>9}  not activated"
+    )
+    lines = [header]
+    for key, parent, members, share, primary, conversion, revenue, reason in rows:
+        lines.append(
+            f"{key:<32} {parent:<10} {members:>8,} {share:>6.1%} {primary:>8,} "
+            f"{conversion:>8.1%} {revenue:>9,.0f}  {reason}"
+        )
+    return lines
+
+
 def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) -> str:
     lines = [f"== {title} =="]
     status = "succeeded" if result.success else "FAILED"
@@ -99,6 +147,9 @@ def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) ->
             lines.extend(f"  {source:<10} {reason:<22} {n:>10,}" for source, reason, n in reasons)
         if "bot" in counts.get("events", {}):
             lines.append(f"bot events kept in staging, flagged is_bot: {counts['events']['bot']:,}")
+        if segments := segment_rows(db_path):
+            lines.append("")
+            lines.extend(render_segments(segments))
     if result.failures:
         lines.append("")
         lines.append("what failed:")

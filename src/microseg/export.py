@@ -1,0 +1,52 @@
+"""Write the sync tables to files a marketer can upload or a reverse-ETL tool can read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+MARTS_SCHEMA = "main_marts"
+SYNC_TABLES = ("sync_email_audiences", "sync_ad_audiences", "sync_crm_traits")
+# Per-segment upload lists: table, the columns a destination takes, and the list folder.
+SEGMENT_LISTS = (
+    ("sync_ad_audiences", "email_sha256_unsalted as email_sha256, country", "ad_lists"),
+    (
+        "sync_email_audiences",
+        "user_id, top_interest, offer_tier, last_abandoned_cart_product_ids",
+        "email_lists",
+    ),
+)
+
+
+def export(db_path: Path, out_dir: Path, file_format: str = "csv") -> dict[str, int]:
+    """Write every sync table whole, plus one list per segment without holdout members.
+
+    Returns rows written per file, relative to out_dir.
+    """
+    options = "(format csv, header)" if file_format == "csv" else "(format parquet)"
+    written: dict[str, int] = {}
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+
+        def write(query: str, relative: str) -> None:
+            path = out_dir / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"copy ({query}) to '{path}' {options}")
+            written[relative] = con.execute(f"select count(*) from ({query})").fetchone()[0]
+
+        for table in SYNC_TABLES:
+            write(f"select * from {MARTS_SCHEMA}.{table} order by 1", f"{table}.{file_format}")
+        for table, columns, folder in SEGMENT_LISTS:
+            segments = con.execute(
+                f"select distinct segment_key from {MARTS_SCHEMA}.{table} order by 1"
+            ).fetchall()
+            for (segment,) in segments:
+                write(
+                    f"select {columns} from {MARTS_SCHEMA}.{table} "
+                    f"where segment_key = '{segment}' and not is_holdout order by 1",
+                    f"{folder}/{segment}.{file_format}",
+                )
+    finally:
+        con.close()
+    return written
