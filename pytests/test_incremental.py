@@ -1,4 +1,4 @@
-"""Incremental staging and sessions equal a full refresh, batch by batch, late data included."""
+"""Incremental builds equal a full refresh, batch by batch, late data included."""
 
 from __future__ import annotations
 
@@ -18,6 +18,10 @@ COMPARED = {
     "fct_sessions": "main_marts",
     "fct_session_events": "main_marts",
     "dim_identity_map": "main_marts",
+    "fct_person_features": "main_marts",
+    "int_segment_memberships_evaluated": "main_intermediate",
+    "dim_persons": "main_marts",
+    "sync_email_audiences": "main_marts",
 }
 BATCH_QUANTILES = (0.6, 0.75, 0.9)
 
