@@ -22,7 +22,8 @@ def test_segment_sizes_and_primary_segments_add_up(demo_build: Build) -> None:
     with demo_build.connect() as con:
         mismatched = con.execute(
             """
-            select dim_segments.segment_key, dim_segments.member_count, count(memberships.person_key)
+            select
+                dim_segments.segment_key, dim_segments.member_count, count(memberships.person_key)
             from dim_segments
             left join fct_segment_memberships as memberships using (segment_key)
             group by 1, 2
@@ -95,7 +96,8 @@ def test_export_writes_upload_lists_without_raw_emails_or_holdouts(
     with demo_build.connect() as con:
         expected = dict(
             con.execute(
-                "select segment_key, count(*) from sync_ad_audiences where not is_holdout group by 1"
+                "select segment_key, count(*) from sync_ad_audiences "
+                "where not is_holdout group by 1"
             ).fetchall()
         )
     assert expected

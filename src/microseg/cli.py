@@ -115,7 +115,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
     paths = args.paths or ["models", "tests", "analyses", "snapshots"]
     existing = [p for p in paths if (root / p).exists()]
     # The dbt templater compiles the project; keep it off the demo database.
-    env = {**os.environ, "MICROSEG_DUCKDB_PATH": str(build_dir() / "lint.duckdb")}
+    env = {
+        **os.environ,
+        "MICROSEG_DUCKDB_PATH": str(build_dir() / "lint.duckdb"),
+        "MICROSEG_HASH_SALT": "lint-compiles-without-a-real-salt",
+    }
     build_dir().mkdir(exist_ok=True)
     return subprocess.call(
         [sys.executable, "-m", "sqlfluff", "lint", *existing, "--processes", "2"], cwd=root, env=env

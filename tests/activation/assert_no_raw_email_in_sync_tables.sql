@@ -9,10 +9,10 @@
         count(*) as rows_with_at_sign
     from {{ relation }}
     where
+        {% for column in columns if column.is_string() -%}
+            {{ adapter.quote(column.name) }} like '%@%' or
+        {% endfor -%}
         false
-        {%- for column in columns if column.is_string() %}
-            or {{ adapter.quote(column.name) }} like '%@%'
-        {%- endfor %}
     having count(*) > 0
     {% if not loop.last %}union all{% endif %}
 {% endfor %}

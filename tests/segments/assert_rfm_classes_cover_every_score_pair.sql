@@ -6,7 +6,8 @@ with
 
 scores as (
     {% for score in range(1, 6) -%}
-        select {{ score }} as score {% if not loop.last %}union all{% endif %}
+        select {{ score }} as score
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 

@@ -37,13 +37,15 @@ final as (
         features.lifecycle_stage,
         features.last_abandoned_cart_product_ids,
         features.last_abandoned_cart_category,
-        features.last_abandoned_cart_value,
         {% for channel, purpose in purposes.items() -%}
-            segments.is_activatable
-            and {{ dbt.concat(["','", 'segments.channels', "','"]) }} like '%,{{ channel }},%'
-            and customers.email is not null
-            and features.has_consent_{{ purpose }} as is_{{ channel }}_eligible{{ ',' if not loop.last }}
-        {% endfor %}
+            (
+                segments.is_activatable
+                and {{ dbt.concat(["','", 'segments.channels', "','"]) }} like '%,{{ channel }},%'
+                and customers.email is not null
+                and features.has_consent_{{ purpose }}
+            ) as is_{{ channel }}_eligible,
+        {% endfor -%}
+        features.last_abandoned_cart_value
     from memberships
     inner join segments
         on memberships.segment_key = segments.segment_key

@@ -68,7 +68,7 @@ followed as (
     inner join purchases
         on
             carts.person_key = purchases.person_key
-            and purchases.occurred_at >= carts.last_added_at
+            and carts.last_added_at <= purchases.occurred_at
     group by 1
 ),
 
@@ -82,8 +82,7 @@ evaluated as (
             <= {{ abandon_hours * 3600 }},
             false
         ) as is_converted,
-        {{ dbt.datediff('carts.last_added_at', as_of, 'second') }} < {{ abandon_hours * 3600 }}
-            as is_open
+        {{ dbt.datediff('carts.last_added_at', as_of, 'second') }} < {{ abandon_hours * 3600 }} as is_open -- noqa: LT05
     from carts
     left join top_categories
         on carts.session_id = top_categories.session_id and top_categories.category_rank = 1

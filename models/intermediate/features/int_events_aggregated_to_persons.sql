@@ -19,7 +19,7 @@ person_events as (
 interactions as (
     select
         *,
-        {{ dbt.datediff('occurred_at', as_of, 'day') }} as days_ago
+        {{ dbt.datediff('occurred_at', as_of, 'day') }} as days_ago -- noqa: LT05
     from person_events
     where event_type != 'email_sent'
 ),
@@ -32,15 +32,15 @@ email_events as (
 activity as (
     select
         person_key,
+        {% for column, condition in counted.items() -%}
+            count(case when {{ condition }} then 1 end) as {{ column }},
+        {% endfor -%}
         count(*) as interactions,
         min(occurred_at) as first_interaction_at,
         max(occurred_at) as last_interaction_at,
         count(distinct page_url) as distinct_pages,
         count(distinct case when page_type in ('product', 'content') then category end)
-            as distinct_categories,
-        {% for column, condition in counted.items() -%}
-            count(case when {{ condition }} then 1 end) as {{ column }}{{ ',' if not loop.last }}
-        {% endfor %}
+            as distinct_categories
     from interactions
     group by 1
 ),

@@ -47,7 +47,7 @@ final as (
         affinity_score,
         affinity_score / sum(affinity_score) over (partition by person_key) as affinity_share,
         row_number() over (
-            partition by person_key order by affinity_score desc, interest
+            partition by person_key order by affinity_score desc, interest asc
         ) as interest_rank,
         interactions,
         last_interaction_at

@@ -12,7 +12,7 @@ purchases as (
         occurred_at,
         coalesce(revenue, 0) as revenue,
         discount_code is not null as used_discount,
-        {{ dbt.datediff('occurred_at', as_of, 'day') }} as days_ago
+        {{ dbt.datediff('occurred_at', as_of, 'day') }} as days_ago -- noqa: LT05
     from person_events
     where event_type = 'purchase'
 ),

@@ -24,10 +24,9 @@ dated as (
         event_count,
         is_bounce,
         {{ microseg.is_weekend('started_at') }} as is_weekend,
-        {{ dbt.datediff('started_at', as_of, 'day') }} as days_ago,
-        {{ dbt.datediff('previous_started_at', as_of, 'day') }} as previous_days_ago,
-        {{ dbt.datediff('previous_started_at', 'started_at', 'second') }} / 86400.0
-            as days_since_previous_session
+        {{ dbt.datediff('started_at', as_of, 'day') }} as days_ago, -- noqa: LT05
+        {{ dbt.datediff('previous_started_at', as_of, 'day') }} as previous_days_ago, -- noqa: LT05
+        {{ dbt.datediff('previous_started_at', 'started_at', 'second') }} / 86400.0 as days_since_previous_session -- noqa: LT05
     from with_previous
 ),
 

@@ -52,9 +52,9 @@ current_consents as (
     select
         {{ microseg.person_key('user_id', 'null') }} as person_key,
         {% for purpose in var('microseg__consent_purposes') -%}
-            {{ dbt.bool_or("purpose = '" ~ purpose ~ "' and is_granted") }}
-                as has_consent_{{ purpose }}{{ ',' if not loop.last }}
-        {% endfor %}
+            {{ dbt.bool_or("purpose = '" ~ purpose ~ "' and is_granted") }} as has_consent_{{ purpose }},
+        {% endfor -%}
+        max(recorded_at) as consent_updated_at
     from consents
     where is_current
     group by 1
@@ -117,6 +117,7 @@ joined as (
         {% for purpose in var('microseg__consent_purposes') -%}
             coalesce(current_consents.has_consent_{{ purpose }}, false) as has_consent_{{ purpose }},
         {% endfor -%}
+        current_consents.consent_updated_at,
         coalesce(activity.interactions, 0) as interactions,
         {{ microseg.least_not_null('activity.first_interaction_at', 'crm.signed_up_at') }} as first_seen_at,
         activity.last_interaction_at as last_seen_at,
@@ -190,9 +191,9 @@ joined as (
 dated as (
     select
         *,
-        {{ dbt.datediff('first_seen_at', as_of, 'day') }} as days_since_first_seen,
-        {{ dbt.datediff('last_seen_at', as_of, 'day') }} as days_since_last_seen,
-        {{ dbt.datediff('last_visit_at', as_of, 'day') }} as days_since_last_visit,
+        {{ dbt.datediff('first_seen_at', as_of, 'day') }} as days_since_first_seen, -- noqa: LT05
+        {{ dbt.datediff('last_seen_at', as_of, 'day') }} as days_since_last_seen, -- noqa: LT05
+        {{ dbt.datediff('last_visit_at', as_of, 'day') }} as days_since_last_visit, -- noqa: LT05
         campaigns_opened * 1.0 / nullif(campaigns_received, 0) as email_open_rate,
         campaigns_clicked * 1.0 / nullif(campaigns_received, 0) as email_click_rate
     from joined
