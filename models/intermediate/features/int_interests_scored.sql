@@ -44,8 +44,10 @@ final as (
         {{ dbt.concat(['person_key', "'|'", 'interest']) }} as person_interest_id,
         person_key,
         interest,
-        affinity_score,
-        affinity_score / sum(affinity_score) over (partition by person_key) as affinity_share,
+        -- Rounded so that summation order (parallel scans) cannot change the last bit.
+        round(affinity_score, 6) as affinity_score,
+        round(affinity_score / sum(affinity_score) over (partition by person_key), 6)
+            as affinity_share,
         row_number() over (
             partition by person_key order by affinity_score desc, interest asc
         ) as interest_rank,

@@ -2,6 +2,11 @@
 {%- set new_days = var('microseg__lifecycle_new_days') -%}
 {%- set active_days = var('microseg__lifecycle_active_days') -%}
 {%- set lapsed_days = var('microseg__lifecycle_lapsed_days') -%}
+{%- set activity_counts = [
+    'distinct_pages', 'distinct_categories', 'content_reads', 'video_plays', 'review_views',
+    'faq_views', 'product_views', 'searches', 'content_interactions_90d', 'campaigns_received',
+    'campaigns_opened', 'campaigns_clicked',
+] -%}
 
 with
 
@@ -134,15 +139,9 @@ joined as (
         session_stats.events_per_active_minute,
         session_stats.weekend_session_share,
         session_stats.days_paused_before_active_window,
-        coalesce(activity.distinct_pages, 0) as distinct_pages,
-        coalesce(activity.distinct_categories, 0) as distinct_categories,
-        coalesce(activity.content_reads, 0) as content_reads,
-        coalesce(activity.video_plays, 0) as video_plays,
-        coalesce(activity.review_views, 0) as review_views,
-        coalesce(activity.faq_views, 0) as faq_views,
-        coalesce(activity.product_views, 0) as product_views,
-        coalesce(activity.searches, 0) as searches,
-        coalesce(activity.content_interactions_90d, 0) as content_interactions_90d,
+        {% for column in activity_counts -%}
+            coalesce(activity.{{ column }}, 0) as {{ column }},
+        {% endfor -%}
         coalesce(purchases.purchases, 0) as purchases,
         coalesce(purchases.purchases_30d, 0) as purchases_30d,
         coalesce(purchases.purchases_90d, 0) as purchases_90d,
@@ -166,9 +165,6 @@ joined as (
         last_abandoned_carts.last_abandoned_cart_value,
         last_abandoned_carts.last_abandoned_cart_product_ids,
         last_abandoned_carts.last_abandoned_cart_category,
-        coalesce(activity.campaigns_received, 0) as campaigns_received,
-        coalesce(activity.campaigns_opened, 0) as campaigns_opened,
-        coalesce(activity.campaigns_clicked, 0) as campaigns_clicked,
         bursts.last_product_burst_at,
         bursts.days_since_last_product_burst,
         bursts.last_category_binge_at,
