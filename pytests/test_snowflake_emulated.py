@@ -1,0 +1,319 @@
+"""The project's Snowflake SQL, run on an emulated Snowflake, gives what DuckDB gives.
+
+fakesnow (`microseg.fakesnow_shim`) emulates Snowflake in-process on DuckDB: dbt-snowflake
+connects to it as to a warehouse. The same generated events are built in two batches split
+by `received_at` (the second run is incremental) on the emulator (target `fakesnow`) and
+on DuckDB (target `dev`); every model's row count and per-column aggregates must match.
+
+On the same emulator, `dbt compile --target snowflake` renders the production target's SQL.
+Compiling needs a connection (dbt looks up which relations exist, which decides
+`is_incremental()`), so it runs while fakesnow stands in for `snowflake.connector.connect`,
+with dummy credentials: the target really is `snowflake`, no name is faked. It compiles once
+before the first build (full-refresh branches) and once after the second (incremental
+branches); every compiled model and test must parse as Snowflake SQL (sqlglot) and contain
+no DuckDB-only construct (`microseg.portability`).
+
+What this cannot show: that Snowflake itself accepts every function the emulator
+translates (fakesnow maps unknown functions through to DuckDB), column comments
+(persist_docs, not stored by fakesnow), or Snowflake's own `hash()` values, which decide
+tie-breaks between otherwise equal raw rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import duckdb
+import pytest
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel
+
+from microseg.fakesnow_shim import (
+    compile_inline,
+    emulated_snowflake,
+    load_raw_tables,
+    run_dbt_emulated,
+)
+from microseg.generate import GeneratorConfig, generate
+from microseg.portability import duckdb_only_constructs
+from microseg.project import DbtResult, project_dir, run_dbt
+
+pytestmark = [
+    # fakesnow materialises every result as Arrow; DuckDB warns about the extra copy.
+    pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result:UserWarning"),
+    # The connector's vendored requests checks for older urllib3 and chardet releases.
+    pytest.mark.filterwarnings("ignore:urllib3 .* doesn.t match a supported version"),
+]
+MODELS = sorted(path.stem for path in (project_dir() / "models").rglob("*.sql"))
+INCREMENTAL_CTES = {
+    "base_tracking__events": "window_bounds",
+    "int_sessionized_events": "restarts",
+    "fct_sessions": "affected_devices",
+}
+# Fingerprints: their values differ by warehouse by design, so only their counts are compared.
+HASHED_COLUMNS = {"raw_row_hash"}
+FIRST_BATCH_QUANTILE = 0.7
+DUMMY_SNOWFLAKE_ENV = {
+    "SNOWFLAKE_ACCOUNT": "emulated",
+    "SNOWFLAKE_USER": "emulated",
+    "SNOWFLAKE_PASSWORD": "emulated",
+    "SNOWFLAKE_PRIVATE_KEY_PATH": "",
+    "SNOWFLAKE_ROLE": "emulated",
+    "SNOWFLAKE_WAREHOUSE": "emulated",
+    # The fakesnow target's database and schema, so that compiling sees its relations.
+    "SNOWFLAKE_DATABASE": "microseg",
+    "SNOWFLAKE_SCHEMA": "microseg",
+}
+
+
+def _write_first_batch(source: Path, target: Path, received_until: object) -> None:
+    """The raw tables as they stood when everything received up to the cut-off had landed."""
+    target.mkdir(parents=True)
+    for table in ("customers", "consents"):
+        shutil.copy(source / f"{table}.parquet", target / f"{table}.parquet")
+    duckdb.connect().execute(
+        f"copy (select * from '{source / 'events.parquet'}' "
+        f"where coalesce(received_at <= '{received_until}', true)) "
+        f"to '{target / 'events.parquet'}' (format parquet)"
+    )
+
+
+def _relations(target_path: Path) -> dict[str, str]:
+    """Model name -> its relation, from the manifest of a run."""
+    nodes = json.loads((target_path / "manifest.json").read_text())["nodes"].values()
+    return {
+        node["name"]: f"{node['database']}.{node['schema']}.{node['alias']}"
+        for node in nodes
+        if node["resource_type"] == "model"
+    }
+
+
+def _aggregate_sql(relation: str, columns: list[tuple[str, str]]) -> tuple[list[str], str]:
+    """Labels and one query (valid on both warehouses) of a relation's aggregates."""
+    labels, expressions = ["rows"], ["count(*)"]
+    for name, kind in columns:
+        kind = kind.upper()
+        labels += [f"{name} non-null", f"{name} distinct"]
+        expressions += [f"count({name})", f"count(distinct {name})"]
+        if kind == "BOOLEAN":
+            labels.append(f"{name} true")
+            expressions.append(f"sum(case when {name} then 1 else 0 end)")
+        elif kind.startswith("TIMESTAMP"):
+            labels += [f"{name} min", f"{name} max"]
+            expressions += [f"min({name})", f"max({name})"]
+        elif name not in HASHED_COLUMNS and kind.startswith(
+            ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT")
+        ):
+            labels.append(f"{name} sum")
+            expressions.append(f"sum({name})")
+    return labels, f"select {', '.join(expressions)} from {relation}"
+
+
+def _comparable(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal | float) else value
+
+
+def _equal(left: Any, right: Any) -> bool:
+    """Sums of floats may differ in the last bits with the order of addition."""
+    if isinstance(left, float) and isinstance(right, float):
+        return left == pytest.approx(right, rel=1e-9)
+    return left == right
+
+
+def _parse_failures(compiled: Path) -> dict[str, str]:
+    failures = {}
+    for path in sorted(compiled.rglob("*.sql")):
+        try:
+            statements = sqlglot.parse(
+                path.read_text(), read="snowflake", error_level=ErrorLevel.RAISE
+            )
+        except sqlglot.errors.ParseError as error:
+            failures[path.name] = str(error).splitlines()[0]
+            continue
+        # sqlglot keeps what it cannot parse as an opaque command instead of failing.
+        if any(isinstance(statement, exp.Command) for statement in statements):
+            failures[path.name] = "not parsed (kept as an opaque command)"
+    return failures
+
+
+@pytest.fixture(scope="module")
+def emulated(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("snowflake")
+    full_dir = root / "full_data"
+    manifest = generate(GeneratorConfig(events=30_000, seed=23), full_dir)
+    as_of = str(manifest["last_event_at"])
+    cutoff = (
+        duckdb.connect()
+        .execute(
+            f"select quantile_disc(received_at, {FIRST_BATCH_QUANTILE}) "
+            f"from '{full_dir / 'events.parquet'}' where received_at <= '{as_of}'"
+        )
+        .fetchall()[0][0]
+    )
+    first_dir = root / "first_batch"
+    _write_first_batch(full_dir, first_dir, cutoff)
+    # Unit tests do not depend on the data: they run in the first build only.
+    builds = [(first_dir, ["build"]), (full_dir, ["build", "--exclude-resource-type", "unit_test"])]
+
+    snowflake: dict[str, Any] = {"results": [], "raw_rows": []}
+    with emulated_snowflake() as connection:
+        with mock.patch.dict(os.environ, DUMMY_SNOWFLAKE_ENV):
+            snowflake["compile_full"] = run_dbt_emulated(
+                ["compile"], target="snowflake", target_path=root / "compile_full", as_of=as_of
+            )
+        for data_dir, args in builds:
+            snowflake["raw_rows"].append(load_raw_tables(connection, data_dir))
+            snowflake["results"].append(
+                run_dbt_emulated(args, target_path=root / "fakesnow", as_of=as_of)
+            )
+        with mock.patch.dict(os.environ, DUMMY_SNOWFLAKE_ENV):
+            snowflake["compile_incremental"] = run_dbt_emulated(
+                ["compile"],
+                target="snowflake",
+                target_path=root / "compile_incremental",
+                as_of=as_of,
+            )
+        relations = _relations(root / "fakesnow")
+        run_results = json.loads((root / "fakesnow" / "run_results.json").read_text())
+        duck_db = root / "duckdb" / "microseg.duckdb"
+        duck_results = [
+            run_dbt(args, data_dir=data_dir, db_path=duck_db, as_of=as_of)
+            for data_dir, args in builds
+        ]
+        duck_relations = _relations(duck_db.parent / "target")
+        duck = duckdb.connect(str(duck_db), read_only=True)
+        aggregates: dict[str, tuple[list[str], list, list]] = {}
+        cursor = connection.cursor()
+        for model in MODELS:
+            columns = duck.execute(f"describe {duck_relations[model]}").fetchall()
+            labels, query = _aggregate_sql(relations[model], [(c[0], c[1]) for c in columns])
+            _, duck_query = _aggregate_sql(duck_relations[model], [(c[0], c[1]) for c in columns])
+            aggregates[model] = (
+                labels,
+                [_comparable(v) for v in cursor.execute(query).fetchall()[0]],
+                [_comparable(v) for v in duck.execute(duck_query).fetchall()[0]],
+            )
+        duck.close()
+    return {
+        "root": root,
+        "snowflake": snowflake,
+        "duckdb": duck_results,
+        "aggregates": aggregates,
+        "compiled_code": {
+            result["unique_id"].split(".")[-1]: result.get("compiled_code") or ""
+            for result in run_results["results"]
+        },
+    }
+
+
+def _assert_succeeded(result: DbtResult) -> None:
+    assert result.success, result.failures
+    assert not result.failures
+
+
+def test_both_batches_build_on_emulated_snowflake_with_all_tests(emulated: dict) -> None:
+    first, second = emulated["snowflake"]["results"]
+    _assert_succeeded(first)
+    _assert_succeeded(second)
+    assert sum(1 for name in first.timings if "triage" in name) >= 3, "unit tests did not run"
+    assert first.counts.get("pass", 0) >= 80
+    first_rows, all_rows = emulated["snowflake"]["raw_rows"]
+    assert first_rows["events"] < all_rows["events"]
+
+
+def test_second_batch_ran_incrementally(emulated: dict) -> None:
+    compiled = emulated["compiled_code"]
+    for model, cte in INCREMENTAL_CTES.items():
+        assert f"{cte} as (" in compiled[model], f"{model} was not built incrementally"
+
+
+def test_duckdb_reference_builds(emulated: dict) -> None:
+    for result in emulated["duckdb"]:
+        _assert_succeeded(result)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_model_matches_duckdb(emulated: dict, model: str) -> None:
+    labels, snowflake, duck = emulated["aggregates"][model]
+    assert duck[0] > 0, f"{model} is empty on DuckDB"
+    differences = {
+        label: (snowflake_value, duck_value)
+        for label, snowflake_value, duck_value in zip(labels, snowflake, duck, strict=True)
+        if not _equal(snowflake_value, duck_value)
+    }
+    assert not differences, f"{model} (emulated Snowflake, DuckDB): {differences}"
+
+
+@pytest.mark.parametrize("phase", ["compile_full", "compile_incremental"])
+def test_compiled_snowflake_sql_parses(emulated: dict, phase: str) -> None:
+    _assert_succeeded(emulated["snowflake"][phase])
+    compiled = emulated["root"] / phase / "compiled"
+    assert len(list(compiled.rglob("*.sql"))) >= len(MODELS)
+    assert _parse_failures(compiled) == {}
+    if phase == "compile_incremental":
+        fct_sessions = next(compiled.rglob("fct_sessions.sql")).read_text()
+        assert "affected_devices as (" in fct_sessions, "incremental branches were not compiled"
+
+
+@pytest.mark.parametrize("phase", ["compile_full", "compile_incremental"])
+def test_compiled_snowflake_sql_has_no_duckdb_only_constructs(emulated: dict, phase: str) -> None:
+    compiled = emulated["root"] / phase / "compiled"
+    found = {
+        path.name: constructs
+        for path in sorted(compiled.rglob("*.sql"))
+        if (constructs := duckdb_only_constructs(path.read_text()))
+    }
+    assert found == {}
+
+
+def test_safe_cast_turns_bad_text_into_null_and_keeps_timestamps(tmp_path: Path) -> None:
+    """snowflake__safe_cast on text and on typed values. The raw tables of the build hold
+    typed values only; text is how other loaders deliver them. The typed-timestamp branch
+    (`as_timestamp_ntz`) is emulated by the shim, so only the text branches are fakesnow's."""
+    casts = {
+        "text_time": "dbt.type_timestamp()",
+        "typed_time": "dbt.type_timestamp()",
+        "text_number": "dbt.type_numeric()",
+        "text_flag": "dbt.type_boolean()",
+        "text_year": "dbt.type_int()",
+    }
+    snippet = ", ".join(
+        f"{{{{ microseg.safe_cast('{column}', {kind}) }}}} as {column}"
+        for column, kind in casts.items()
+    )
+    with emulated_snowflake() as connection:
+        cursor = connection.cursor()
+        cursor.execute(
+            "create table raw.values_to_cast (text_time varchar, typed_time timestamp_ntz, "
+            "text_number varchar, text_flag varchar, text_year varchar)"
+        )
+        cursor.execute(
+            "insert into raw.values_to_cast values "
+            "('2024-05-06 07:08:09.123', '2024-05-06 07:08:09.123456', '12.5', 'true', '1984'), "
+            "('not a time', null, 'twelve', 'maybe', '1984 AD')"
+        )
+        sql = compile_inline(f"select {snippet} from raw.values_to_cast", target_path=tmp_path)
+        assert "as_timestamp_ntz" in sql, sql
+        rows = cursor.execute(f"{sql} order by text_number").fetchall()
+    assert rows == [
+        (datetime(2024, 5, 6, 7, 8, 9, 123000), datetime(2024, 5, 6, 7, 8, 9, 123456),
+         Decimal("12.5"), True, 1984),
+        (None, None, None, None, None),
+    ]  # fmt: skip
+
+
+@pytest.mark.skip(
+    reason="not checkable on the emulator: sqlglot cannot parse dbt-snowflake's "
+    '`alter table t alter "c" comment $$...$$, ...` (persist_docs column comments), so '
+    "microseg.fakesnow_shim answers it without running it"
+)
+def test_column_comments_are_persisted() -> None:
+    """Column descriptions reach Snowflake as column comments (persist_docs)."""

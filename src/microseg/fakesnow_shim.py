@@ -1,0 +1,220 @@
+"""dbt on an emulated Snowflake, for tests only.
+
+`fakesnow` replaces `snowflake.connector.connect` with an in-process DuckDB that translates
+Snowflake SQL through sqlglot, so dbt-snowflake runs the project's Snowflake SQL without a
+warehouse. Where fakesnow's translation differs from Snowflake, this module patches
+fakesnow's translation (never the project's SQL), and only while `emulated_snowflake()` is
+active, so a real Snowflake connection never sees a shim:
+
+- temporary tables: DuckDB keeps them in its own `temp` catalog and rejects the
+  database-qualified names dbt-snowflake gives them, so they become ordinary tables;
+- `try_cast(<text> as timestamp_ntz)`: fakesnow turns it into a plain cast that fails on
+  bad text, so it stays a `try_cast`;
+- `as_timestamp_ntz(to_variant(x))`: not translated; emulated as "x if x is a timestamp";
+- `hash()`: DuckDB's is unsigned 64-bit, Snowflake's signed; shifted into the signed range;
+- persist_docs: `comment on` texts get their quotes escaped (fakesnow stores them in a
+  quoted literal as they are), and the multi-column `alter table ... alter "c" comment`,
+  which sqlglot cannot parse, is answered without being run: column comments are not kept.
+
+Anything else fakesnow cannot run is reported by the tests, not hidden here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import duckdb
+from sqlglot import exp
+
+from microseg.project import DbtResult, project_dir, read_run_results
+
+TARGET = "fakesnow"
+DATABASE = "microseg"  # the fakesnow target's database in profiles.yml
+RAW_TABLES = ("events", "customers", "consents")
+
+# DuckDB column types of the generated Parquet, as Snowflake declares them.
+_SNOWFLAKE_TYPES = {
+    "VARCHAR": "varchar",
+    "TIMESTAMP": "timestamp_ntz",
+    "DOUBLE": "float",
+    "INTEGER": "number(38, 0)",
+    "BIGINT": "number(38, 0)",
+    "BOOLEAN": "boolean",
+}
+# Statements fakesnow cannot parse and that change no data: answered "success", not run.
+_NOT_RUN = [
+    # persist_docs column comments, `alter table t alter "c1" comment $$...$$, "c2" comment ...`
+    r'\s*alter\s+table\s+\S+\s+alter\s+"[^"]+"\s+comment\s',
+]
+_TIMESTAMP_TYPES = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
+
+
+def _permanent_temporary_tables(node: exp.Expr) -> exp.Expr:
+    """`create temporary table db.schema.t` -> `create table db.schema.t`."""
+    if isinstance(node, exp.Create) and (properties := node.args.get("properties")):
+        for prop in list(properties.expressions):
+            if isinstance(prop, exp.TemporaryProperty):
+                prop.pop()
+        if not properties.expressions:
+            properties.pop()
+    return node
+
+
+def _as_timestamp_ntz(node: exp.Expr) -> exp.Expr:
+    """`as_timestamp_ntz(to_variant(x))`: x when it is a timestamp, else null (Snowflake's rule)."""
+    if (
+        isinstance(node, exp.Anonymous)
+        and node.name.lower() == "as_timestamp_ntz"
+        and len(node.expressions) == 1
+        and isinstance(node.expressions[0], exp.ToVariant)
+    ):
+        value = node.expressions[0].this
+        type_name = exp.func("typeof", value.copy())
+        is_timestamp = exp.func("starts_with", type_name, exp.Literal.string("TIMESTAMP"))
+        timestamp = exp.TryCast(this=value, to=exp.DataType.build("timestamp"))
+        return exp.Case(ifs=[exp.If(this=is_timestamp, true=timestamp)])
+    return node
+
+
+def _escaped_comment(node: exp.Expr) -> exp.Expr:
+    """fakesnow stores a `comment on` text inside a quoted literal without escaping its quotes."""
+    text = node.args.get("expression") if isinstance(node, exp.Comment) else None
+    if isinstance(text, exp.RawString | exp.Literal):
+        node.set("expression", exp.RawString(this=text.name.replace("'", "''")))
+    return node
+
+
+def _signed_hash(node: exp.Expr) -> exp.Expr:
+    """Snowflake's hash() is a signed 64-bit number; DuckDB's is unsigned (UBIGINT), a type
+    Snowflake does not have. Shifted into the signed range, one to one."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+        wide = exp.cast(exp.Anonymous(this="hash", expressions=node.expressions), "int128")
+        return exp.cast(exp.Sub(this=wide, expression=exp.Literal.number(2**63)), "bigint")
+    return node
+
+
+_BEFORE_FAKESNOW = (
+    _permanent_temporary_tables,
+    _as_timestamp_ntz,
+    _escaped_comment,
+    _signed_hash,
+)
+
+
+def _keep_try_cast(to_timestamp: Callable[[exp.Expr], exp.Expr]) -> Callable[[exp.Expr], exp.Expr]:
+    """fakesnow's to_timestamp transform, minus its rewrite of try_cast into a failing cast."""
+
+    def transform(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.TryCast) and node.to.this in _TIMESTAMP_TYPES:
+            return node
+        return to_timestamp(node)
+
+    return transform
+
+
+@contextlib.contextmanager
+def _shims() -> Iterator[None]:
+    import fakesnow.transforms
+    from fakesnow.cursor import FakeSnowflakeCursor
+
+    original = FakeSnowflakeCursor._transform
+
+    def transform(self: FakeSnowflakeCursor, expression: exp.Expr, params: Any) -> exp.Expr:
+        for shim in _BEFORE_FAKESNOW:
+            expression = expression.transform(shim, copy=False)
+        return original(self, expression, params)
+
+    with (
+        mock.patch.object(FakeSnowflakeCursor, "_transform", transform),
+        mock.patch.object(
+            fakesnow.transforms, "to_timestamp", _keep_try_cast(fakesnow.transforms.to_timestamp)
+        ),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def emulated_snowflake() -> Iterator[Any]:
+    """An in-memory emulated Snowflake for the duration of the block.
+
+    Yields a fakesnow connection to database `microseg`; dbt runs started with
+    `run_dbt_emulated` inside the block see the same data.
+    """
+    import fakesnow
+    import snowflake.connector
+
+    with fakesnow.patch(nop_regexes=_NOT_RUN), _shims():
+        connection = snowflake.connector.connect(database=DATABASE, schema="raw")
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+def load_raw_tables(connection: Any, data_dir: Path, schema: str = "raw") -> dict[str, int]:
+    """(Re)create the raw source tables from the generator's Parquet files; row counts.
+
+    Emulator only: fakesnow reads the files with DuckDB's read_parquet. A real Snowflake
+    would load them through a stage (PUT, then COPY INTO ... MATCH_BY_COLUMN_NAME).
+    """
+    counts = {}
+    cursor = connection.cursor()
+    cursor.execute(f"create schema if not exists {schema}")
+    for table in RAW_TABLES:
+        path = (data_dir / f"{table}.parquet").resolve()
+        columns = duckdb.sql(f"describe select * from '{path}'").fetchall()
+        definition = ", ".join(f"{name} {_SNOWFLAKE_TYPES[kind]}" for name, kind, *_ in columns)
+        cursor.execute(f"create or replace table {schema}.{table} ({definition})")
+        cursor.execute(f"insert into {schema}.{table} select * from read_parquet('{path}')")
+        counts[table] = cursor.execute(f"select count(*) from {schema}.{table}").fetchone()[0]
+    return counts
+
+
+def _invoke(args: list[str], target: str, target_path: Path, variables: dict) -> Any:
+    import snowflake.connector
+    from dbt.cli.main import dbtRunner
+
+    if not isinstance(snowflake.connector.connect, mock.Mock):
+        raise RuntimeError("not inside emulated_snowflake(): dbt would connect to Snowflake")
+    root = project_dir()
+    return dbtRunner().invoke(
+        [
+            *args,
+            "--target", target,
+            "--project-dir", str(root),
+            "--profiles-dir", str(root),
+            "--target-path", str(target_path),
+            "--vars", json.dumps(variables),
+        ]
+    )  # fmt: skip
+
+
+def run_dbt_emulated(
+    args: list[str],
+    *,
+    target_path: Path,
+    as_of: str = "now",
+    target: str = TARGET,
+    extra_vars: dict | None = None,
+) -> DbtResult:
+    """One dbt command in-process against the emulated Snowflake (inside `emulated_snowflake`).
+
+    `target` may be `snowflake`, the production target: fakesnow answers its connection too.
+    """
+    (target_path / "run_results.json").unlink(missing_ok=True)
+    variables = {"microseg__as_of": as_of, **(extra_vars or {})}
+    result = _invoke(args, target, target_path, variables)
+    return read_run_results(target_path / "run_results.json", bool(result.success))
+
+
+def compile_inline(sql: str, *, target_path: Path, target: str = TARGET) -> str:
+    """The SQL dbt compiles a Jinja snippet into for the target (inside `emulated_snowflake`)."""
+    result = _invoke(["compile", "--quiet", "--inline", sql], target, target_path, {})
+    if not result.success:
+        raise RuntimeError(f"dbt could not compile {sql!r}: {result.exception}")
+    return result.result.results[0].node.compiled_code
