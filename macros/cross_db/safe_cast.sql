@@ -4,8 +4,10 @@
     {{ return(adapter.dispatch('safe_cast', 'microseg')(field, type)) }}
 {% endmacro %}
 
+{#- dbt's own default, called directly: the project's dispatch search order puts microseg
+    first, so `dbt.safe_cast` would come back here on a third warehouse. -#}
 {% macro default__safe_cast(field, type) %}
-    {{ dbt.safe_cast(field, type) }}
+    {{ dbt.default__safe_cast(field, type) }}
 {% endmacro %}
 
 {% macro duckdb__safe_cast(field, type) %}

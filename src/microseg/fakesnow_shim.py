@@ -12,6 +12,8 @@ active, so a real Snowflake connection never sees a shim:
   bad text, so it stays a `try_cast`;
 - `as_timestamp_ntz(to_variant(x))`: not translated; emulated as "x if x is a timestamp";
 - `hash()`: DuckDB's is unsigned 64-bit, Snowflake's signed; shifted into the signed range;
+- MERGE value lists (dbt's snapshot merge): unqualified columns in `insert ... values`
+  get the source's alias, which is what Snowflake reads them as;
 - persist_docs: `comment on` texts get their quotes escaped (fakesnow stores them in a
   quoted literal as they are), and the multi-column `alter table ... alter "c" comment`,
   which sqlglot cannot parse, is answered without being run: column comments are not kept.
@@ -31,7 +33,7 @@ from unittest import mock
 import duckdb
 from sqlglot import exp
 
-from microseg.project import DbtResult, project_dir, read_run_results
+from microseg.project import DbtResult, ensure_hash_salt, project_dir, read_run_results
 
 TARGET = "fakesnow"
 DATABASE = "microseg"  # the fakesnow target's database in profiles.yml
@@ -98,6 +100,20 @@ def _signed_hash(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _qualified_merge_values(node: exp.Expr) -> exp.Expr:
+    """`merge ... when not matched then insert (c) values (c)`: Snowflake reads the values
+    from the source; fakesnow's rewrite finds `c` on both sides and calls it ambiguous
+    (dbt's snapshot merge), so the values get the source's alias."""
+    if isinstance(node, exp.Merge) and (alias := node.args["using"].alias):
+        for when in node.args["whens"].expressions:
+            values = when.args.get("then")
+            if isinstance(values, exp.Insert) and isinstance(values.expression, exp.Tuple):
+                for column in values.expression.expressions:
+                    if isinstance(column, exp.Column) and not column.table:
+                        column.set("table", exp.to_identifier(alias))
+    return node
+
+
 _BEFORE_FAKESNOW = (
     _permanent_temporary_tables,
     _as_timestamp_ntz,
@@ -129,8 +145,14 @@ def _shims() -> Iterator[None]:
             expression = expression.transform(shim, copy=False)
         return original(self, expression, params)
 
+    split_merge = fakesnow.transforms.merge
+
+    def merge(expression: exp.Expr) -> list[exp.Expr]:
+        return split_merge(expression.transform(_qualified_merge_values, copy=False))
+
     with (
         mock.patch.object(FakeSnowflakeCursor, "_transform", transform),
+        mock.patch.object(fakesnow.transforms, "merge", merge),
         mock.patch.object(
             fakesnow.transforms, "to_timestamp", _keep_try_cast(fakesnow.transforms.to_timestamp)
         ),
@@ -207,6 +229,7 @@ def run_dbt_emulated(
     `target` may be `snowflake`, the production target: fakesnow answers its connection too.
     """
     (target_path / "run_results.json").unlink(missing_ok=True)
+    ensure_hash_salt(target_path.parent)
     variables = {"microseg__as_of": as_of, **(extra_vars or {})}
     result = _invoke(args, target, target_path, variables)
     return read_run_results(target_path / "run_results.json", bool(result.success))

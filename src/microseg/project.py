@@ -49,7 +49,7 @@ def run_dbt(
     os.environ["MICROSEG_DATA_DIR"] = str(data_dir.resolve())
     os.environ["MICROSEG_DUCKDB_PATH"] = str(db_path.resolve())
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("MICROSEG_HASH_SALT", local_hash_salt(db_path.parent))
+    ensure_hash_salt(db_path.parent)
     variables = {"microseg__as_of": as_of, **(extra_vars or {})}
     target_path = db_path.parent / "target"
     (target_path / "run_results.json").unlink(missing_ok=True)
@@ -66,16 +66,19 @@ def run_dbt(
     return read_run_results(target_path / "run_results.json", bool(result.success))
 
 
-def local_hash_salt(folder: Path) -> str:
-    """A random salt kept beside a local database, for runs without MICROSEG_HASH_SALT.
+def ensure_hash_salt(folder: Path) -> None:
+    """Without MICROSEG_HASH_SALT, use a random salt kept in `folder` (a build directory).
 
     Production sets the variable from its secret store; the file never leaves `build/`.
     """
+    if os.environ.get("MICROSEG_HASH_SALT"):
+        return
     path = folder / ".hash_salt"
     if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
-    return path.read_text().strip()
+    os.environ["MICROSEG_HASH_SALT"] = path.read_text().strip()
 
 
 def _release_duckdb() -> None:

@@ -1,18 +1,19 @@
--- Nothing that looks like an e-mail address in any text column of a sync table.
+-- Nothing that looks like an e-mail address in any text column of a sync table. The
+-- columns come from the enforced contracts in the YAML, so no warehouse introspection.
 {%- set sync_tables = ['sync_email_audiences', 'sync_ad_audiences', 'sync_crm_traits'] %}
 
 {% for table in sync_tables %}
-    {%- set relation = ref(table) -%}
-    {%- set columns = adapter.get_columns_in_relation(relation) if execute else [] -%}
+    {%- set model = graph.nodes.values() | selectattr('name', 'equalto', table) | first -%}
+    {%- set text_columns = model.columns.values() | selectattr('data_type', 'equalto', 'varchar') -%}
     select
         '{{ table }}' as sync_table,
         count(*) as rows_with_at_sign
-    from {{ relation }}
+    from {{ ref(table) }}
     where
-        {% for column in columns if column.is_string() -%}
-            {{ adapter.quote(column.name) }} like '%@%' or
-        {% endfor -%}
         false
+        {% for column in text_columns -%}
+            or {{ column.name }} like '%@%'
+        {% endfor %}
     having count(*) > 0
     {% if not loop.last %}union all{% endif %}
 {% endfor %}
