@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-MARTS_SCHEMA = "main_marts"
+from microseg.publish import PUBLISHED_SCHEMA as PUBLISHED_SCHEMA
+
 SYNC_TABLES = ("sync_email_audiences", "sync_ad_audiences", "sync_crm_traits")
 # Per-segment upload lists: table, the columns a destination takes, and the list folder.
 SEGMENT_LISTS = (
@@ -36,14 +37,14 @@ def export(db_path: Path, out_dir: Path, file_format: str = "csv") -> dict[str, 
             written[relative] = con.execute(f"select count(*) from ({query})").fetchone()[0]
 
         for table in SYNC_TABLES:
-            write(f"select * from {MARTS_SCHEMA}.{table} order by 1", f"{table}.{file_format}")
+            write(f"select * from {PUBLISHED_SCHEMA}.{table} order by 1", f"{table}.{file_format}")
         for table, columns, folder in SEGMENT_LISTS:
             segments = con.execute(
-                f"select distinct segment_key from {MARTS_SCHEMA}.{table} order by 1"
+                f"select distinct segment_key from {PUBLISHED_SCHEMA}.{table} order by 1"
             ).fetchall()
             for (segment,) in segments:
                 write(
-                    f"select {columns} from {MARTS_SCHEMA}.{table} "
+                    f"select {columns} from {PUBLISHED_SCHEMA}.{table} "
                     f"where segment_key = '{segment}' and not is_holdout order by 1",
                     f"{folder}/{segment}.{file_format}",
                 )
