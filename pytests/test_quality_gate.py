@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from conftest import Build
+from microseg.export import export
 from microseg.project import run_dbt
 from microseg.publish import PUBLISHED_SCHEMA, NotPublished, public_models, publish
 from microseg.validate import validate
@@ -47,7 +48,9 @@ def published(demo_sized_build: Build, tmp_path_factory: pytest.TempPathFactory)
     return build
 
 
-def test_gate_passes_on_demo_data_and_publishes_every_public_mart(published: Build) -> None:
+def test_gate_passes_on_demo_data_and_publishes_every_public_mart(
+    published: Build, tmp_path: Path
+) -> None:
     fingerprints = _fingerprints(published.db_path)
     con = duckdb.connect(str(published.db_path), read_only=True)
     for name, (rows, _) in fingerprints.items():
@@ -56,6 +59,8 @@ def test_gate_passes_on_demo_data_and_publishes_every_public_mart(published: Bui
     con.close()
     assert "sync_email_audiences" in fingerprints
     assert (published.db_path.parent / "gx" / "uncommitted" / "data_docs").is_dir()
+    written = export(published.db_path, tmp_path)  # reads main_published
+    assert written["sync_email_audiences.csv"] == fingerprints["sync_email_audiences"][0]
 
 
 def test_null_id_flood_fails_the_gate_and_leaves_published_tables_alone(

@@ -129,10 +129,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from microseg.export import export
+    from microseg.export import NothingPublished, export
 
     out_dir = Path(args.out) if args.out else build_dir() / "export"
-    written = export(_db_path(args), out_dir, args.format)
+    try:
+        written = export(_db_path(args), out_dir, args.format)
+    except NothingPublished as reason:
+        print(f"nothing exported: {reason}")
+        return 1
     for relative, rows in written.items():
         print(f"{rows:>10,}  {out_dir / relative}")
     print(f"exported {len(written)} files to {out_dir}")

@@ -144,6 +144,7 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
     """Run every suite on the database; True when no `fail` expectation failed."""
     import great_expectations as gx
     from great_expectations.expectations.registry import get_expectation_impl
+    from great_expectations.expectations.row_conditions import Column
 
     from microseg.gx_duckdb import release_connections, use_persisted_connection
 
@@ -190,8 +191,8 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
                 for key, value in spec.items()
                 if key not in SKIPPED_KEYS and key != "segment"
             }
-            if "row_condition" in kwargs:
-                kwargs["condition_parser"] = "great_expectations"
+            if "segment" in spec:
+                kwargs["row_condition"] = Column("segment_key") == spec["segment"]
             threshold = _threshold_name(spec)
             severity = thresholds.get(threshold, {}).get("severity", "fail")
             expectation = get_expectation_impl(spec["expectation"])
