@@ -88,13 +88,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.reuse = True
     # New raw files replace the old ones rather than append to them: rebuild from scratch.
     args.full_refresh = _generate(args) or args.full_refresh
-    status = 1
+    status, done = 1, []
     for step in (cmd_build, cmd_validate, cmd_publish):
         print()
+        name = step.__name__.removeprefix("cmd_")
         if (status := step(args)) != 0:
-            print(f"demo stopped: {step.__name__.removeprefix('cmd_')} failed")
+            done.append(f"{name} FAILED (see above)")
             break
-    print(f"demo finished in {time.perf_counter() - started:.1f} s (DuckDB file: {_db_path(args)})")
+        done.append(f"{name} ok")
+    print(
+        f"\ndemo finished in {time.perf_counter() - started:.1f} s: {', '.join(done)} "
+        f"(DuckDB file: {_db_path(args)})"
+    )
     return status
 
 
