@@ -26,14 +26,14 @@ test: $(STAMP) lint
 
 lint: $(STAMP)
 	@echo ">> ruff"
-	@$(BIN)/ruff check src pytests
-	@$(BIN)/ruff format --check src pytests
+	@$(BIN)/ruff check src pytests models
+	@$(BIN)/ruff format --check src pytests models
 	@echo ">> sqlfluff (dbt templater)"
 	@$(BIN)/microseg lint
 
 fmt: $(STAMP)
-	@$(BIN)/ruff format src pytests
-	@$(BIN)/ruff check --fix src pytests
+	@$(BIN)/ruff format src pytests models
+	@$(BIN)/ruff check --fix src pytests models
 
 # Re-resolve every dependency from pyproject.toml and pin the result.
 lock:

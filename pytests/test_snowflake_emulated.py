@@ -37,6 +37,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from microseg.fakesnow_shim import (
+    EMULATED_VARS,
     compile_inline,
     emulated_snowflake,
     load_raw_tables,
@@ -194,7 +195,7 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> dict:
         run_results = json.loads((root / "fakesnow" / "run_results.json").read_text())
         duck_db = root / "duckdb" / "microseg.duckdb"
         duck_results = [
-            run_dbt(args, data_dir=data_dir, db_path=duck_db, as_of=clock)
+            run_dbt(args, data_dir=data_dir, db_path=duck_db, as_of=clock, extra_vars=EMULATED_VARS)
             for data_dir, args, clock in builds
         ]
         duck_relations = _relations(duck_db.parent / "target")

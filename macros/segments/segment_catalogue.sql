@@ -1,5 +1,7 @@
 {#- The segment catalogue: `microseg__segments` plus one `rfm_<class>` segment per RFM
-    class under `customers`, with defaults filled in and checked. Raises a compiler error
+    class under `customers`, one `cluster_<label>` segment per cluster label and one
+    segment per lookalike (the machine-learned ones read fct_person_scores and
+    fct_lookalike_scores), with defaults filled in and checked. Raises a compiler error
     naming the entry when the catalogue is inconsistent. -#}
 {% macro segment_catalogue() %}
     {%- set channels_known = ['email', 'ads', 'crm'] -%}
@@ -18,6 +20,29 @@
             'priority': 800 + loop.index,
             'owner': 'crm',
             'channels': ['email', 'crm'],
+        }) -%}
+    {%- endfor -%}
+    {%- for cluster in var('microseg__cluster_segments') -%}
+        {%- do entries.append({
+            'key': 'cluster_' ~ cluster.label,
+            'name': 'Cluster: ' ~ cluster.label | replace('_', ' '),
+            'description': cluster.description,
+            'rule': "cluster_label = '" ~ cluster.label ~ "'",
+            'priority': 850 + loop.index,
+            'owner': 'analytics',
+            'channels': cluster.channels,
+            'max_share': cluster.get('max_share'),
+        }) -%}
+    {%- endfor -%}
+    {%- for lookalike in var('microseg__lookalikes') -%}
+        {%- do entries.append({
+            'key': lookalike.key,
+            'name': lookalike.name,
+            'description': lookalike.description,
+            'rule': 'is_lookalike_' ~ lookalike.key,
+            'priority': lookalike.priority,
+            'owner': lookalike.owner,
+            'channels': lookalike.channels,
         }) -%}
     {%- endfor -%}
 
@@ -55,7 +80,7 @@
             'owner': entry.owner,
             'channels': entry.channels,
             'min_size': entry.get('min_size', var('microseg__min_segment_size')),
-            'max_share': entry.get('max_share', var('microseg__max_segment_share')),
+            'max_share': entry.get('max_share') or var('microseg__max_segment_share'),
             'min_interactions': entry.get('min_interactions', var('microseg__min_interactions')),
             'holdout_percent': entry.get('holdout_percent', var('microseg__holdout_percent')),
         }) -%}

@@ -216,6 +216,11 @@ def _invoke(args: list[str], target: str, target_path: Path, variables: dict) ->
     )  # fmt: skip
 
 
+# fakesnow runs SQL only, so the emulated builds (and the DuckDB builds compared with them)
+# leave out the dbt Python models.
+EMULATED_VARS = {"microseg__ml_enabled": False}
+
+
 def run_dbt_emulated(
     args: list[str],
     *,
@@ -227,10 +232,11 @@ def run_dbt_emulated(
     """One dbt command in-process against the emulated Snowflake (inside `emulated_snowflake`).
 
     `target` may be `snowflake`, the production target: fakesnow answers its connection too.
+    The machine-learning models are off: fakesnow cannot run dbt Python models.
     """
     (target_path / "run_results.json").unlink(missing_ok=True)
     ensure_hash_salt(target_path.parent)
-    variables = {"microseg__as_of": as_of, **(extra_vars or {})}
+    variables = {"microseg__as_of": as_of, **EMULATED_VARS, **(extra_vars or {})}
     result = _invoke(args, target, target_path, variables)
     return read_run_results(target_path / "run_results.json", bool(result.success))
 

@@ -184,6 +184,12 @@ def generate(config: GeneratorConfig, out_dir: Path, progress: Progress | None =
         f"copy (select * exclude (dirt_kind) from consents) to "
         f"'{out_dir / 'consents.parquet'}' (format parquet)"
     )
+    # Ground truth for tests (which archetype each person key belongs to); not a source.
+    (out_dir / "truth").mkdir(exist_ok=True)
+    con.execute(
+        f"copy ({sql.archetype_truth()}) to '{out_dir / 'truth' / 'archetypes.parquet'}' "
+        "(format parquet)"
+    )
     step("manifest")
     manifest = _manifest(con, config, time.perf_counter() - started)
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
@@ -409,6 +415,16 @@ class _Sql:
             from located
         )
         where started_at < {_ts(c.end - timedelta(hours=2))}
+        """
+
+    def archetype_truth(self) -> str:
+        """Each person key's archetype: logged-in users, and devices by their usual user."""
+        return """
+        select 'user:' || user_id as person_key, archetype
+        from persons where is_known
+        union all
+        select 'anon:' || anonymous_id, mode(archetype)
+        from sessions group by anonymous_id
         """
 
     def signups(self) -> str:

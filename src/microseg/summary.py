@@ -116,6 +116,56 @@ def render_segments(rows: list[tuple]) -> list[str]:
     return lines
 
 
+def ml_lines(db_path: Path) -> list[str]:
+    """The clusters (label, size, silhouette) and the propensity models' held-out quality."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        relations = _relations(con)
+        if not {"dim_clusters", "fct_ml_model_quality"} <= relations.keys():
+            return []
+        clusters = con.execute(
+            f"""
+            select cluster_id, cluster_label, persons, share_of_clustered, avg_events_30d,
+                avg_days_since_last_seen, avg_purchases, silhouette, davies_bouldin
+            from {relations["dim_clusters"]} order by cluster_id
+            """
+        ).fetchall()
+        quality = con.execute(
+            f"""
+            select model_name,
+                max(case when metric = 'roc_auc' then value end),
+                max(case when metric = 'baseline_roc_auc' then value end),
+                max(case when metric = 'precision_at_top_decile' then value end),
+                max(case when metric = 'positive_rate' then value end)
+            from {relations["fct_ml_model_quality"]}
+            where metric_group = 'summary' and model_name != 'segmentation'
+            group by 1 order by 1 desc
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    if not clusters:
+        return []
+    silhouette, davies_bouldin = clusters[0][-2:]
+    lines = [
+        f"clusters: k={len(clusters)}, silhouette {silhouette:.3f}, "
+        f"Davies-Bouldin {davies_bouldin:.2f}",
+        f"  {'id':>3} {'label':<16} {'persons':>8} {'share':>6} {'events 30d':>10} "
+        f"{'days idle':>9} {'purchases':>9}",
+    ]
+    lines.extend(
+        f"  {cid:>3} {label:<16} {n:>8,} {share:>6.1%} {events:>10.1f} {idle:>9.0f} {buys:>9.2f}"
+        for cid, label, n, share, events, idle, buys, _, _ in clusters
+    )
+    lines.append("propensity on the held-out window (ROC-AUC vs recency alone):")
+    lines.extend(
+        f"  {name:<20} ROC-AUC {auc:.3f} (baseline {baseline:.3f}), "
+        f"top-decile precision {precision:.1%} vs base rate {rate:.1%}"
+        for name, auc, baseline, precision, rate in quality
+    )
+    return lines
+
+
 def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) -> str:
     lines = [f"== {title} =="]
     status = "succeeded" if result.success else "FAILED"
@@ -150,6 +200,9 @@ def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) ->
         if segments := segment_rows(db_path):
             lines.append("")
             lines.extend(render_segments(segments))
+        if machine_learned := ml_lines(db_path):
+            lines.append("")
+            lines.extend(machine_learned)
     if result.failures:
         lines.append("")
         lines.append("what failed:")

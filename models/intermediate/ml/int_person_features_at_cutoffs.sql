@@ -1,0 +1,109 @@
+{#- The machine-learning feature matrix, computed the same way at three clocks, one
+    prediction window apart: `train` and `holdout` rows carry labels from the window after
+    their clock, `score` rows (the as-of clock) are what the models score. Features only
+    count events that happened at or before the row's clock. -#}
+{{ config(materialized='table') }}
+
+{%- set as_of = microseg.as_of_timestamp() -%}
+{%- set window_days = var('microseg__prediction_window_days') -%}
+{%- set counted_events = {
+    'product_views': "'product_view'",
+    'cart_adds': "'add_to_cart'",
+    'searches': "'search'",
+    'content_interactions': "'content_read', 'video_played'",
+    'email_opens': "'email_opened'",
+    'email_clicks': "'email_clicked'",
+} -%}
+
+with
+
+person_events as (
+    select * from {{ ref('int_events_attributed_to_persons') }}
+),
+
+clocks as (
+    select
+        'train' as snapshot,
+        {{ dbt.dateadd('day', -2 * window_days, as_of) }} as feature_clock
+    union all
+    select
+        'holdout' as snapshot,
+        {{ dbt.dateadd('day', -window_days, as_of) }} as feature_clock
+    union all
+    select
+        'score' as snapshot,
+        {{ as_of }} as feature_clock
+),
+
+dated_events as (
+    select
+        clocks.snapshot,
+        clocks.feature_clock,
+        person_events.person_key,
+        person_events.session_id,
+        person_events.event_type,
+        person_events.occurred_at,
+        person_events.category,
+        coalesce(person_events.revenue, 0) as revenue,
+        person_events.occurred_at > clocks.feature_clock as is_outcome,
+        {{ dbt.datediff('person_events.occurred_at', 'clocks.feature_clock', 'day') }} as days_ago, -- noqa: LT05
+        {{ microseg.is_weekend('person_events.occurred_at') }} as is_weekend
+    from person_events
+    cross join clocks
+    where
+        person_events.occurred_at <= {{ dbt.dateadd('day', window_days, 'clocks.feature_clock') }}
+        and person_events.occurred_at <= {{ as_of }}
+),
+
+{#- Feature events: at or before the clock, and within 90 days for windowed columns. -#}
+{%- set past = 'not is_outcome' -%}
+{%- set recent = 'not is_outcome and days_ago < 90' %}
+
+features as (
+    select
+        snapshot,
+        feature_clock,
+        person_key,
+        max(case when {{ past }} then occurred_at end) as last_event_at,
+        {{ dbt.datediff('max(case when ' ~ past ~ ' then occurred_at end)', 'feature_clock', 'day') }}
+            as days_since_last_event,
+        {{ dbt.datediff('min(case when ' ~ past ~ ' then occurred_at end)', 'feature_clock', 'day') }}
+            as days_since_first_event,
+        {% for days in [7, 30, 90] -%}
+            count(case when {{ past }} and days_ago < {{ days }} then 1 end) as events_{{ days }}d,
+        {% endfor -%}
+        count(distinct case when {{ past }} and days_ago < 30 then session_id end) as sessions_30d,
+        count(distinct case when {{ recent }} then session_id end) as sessions_90d,
+        count(distinct case when {{ past }} and days_ago < 30 then days_ago end) as active_days_30d,
+        count(distinct case when {{ recent }} then days_ago end) as active_days_90d,
+        {% for name, types in counted_events.items() -%}
+            count(case when {{ recent }} and event_type in ({{ types }}) then 1 end) as {{ name }}_90d,
+        {% endfor -%}
+        count(distinct case when {{ recent }} then category end) as categories_90d,
+        count(case when {{ past }} and event_type = 'purchase' then 1 end) as purchases,
+        count(case when {{ recent }} and event_type = 'purchase' then 1 end) as purchases_90d,
+        coalesce(sum(case when {{ past }} and event_type = 'purchase' then revenue end), 0) as revenue,
+        coalesce(sum(case when {{ recent }} and event_type = 'purchase' then revenue end), 0)
+            as revenue_90d,
+        min(case when {{ past }} and event_type = 'purchase' then days_ago end) as days_since_last_purchase,
+        avg(case when {{ recent }} then case when is_weekend then 1.0 else 0.0 end end)
+            as weekend_event_share_90d,
+        case when snapshot != 'score' then count(case when is_outcome then 1 end) > 0 end
+            as is_active_in_window,
+        case
+            when snapshot != 'score'
+                then count(case when is_outcome and event_type = 'purchase' then 1 end) > 0
+        end as purchased_in_window
+    from dated_events
+    group by 1, 2, 3
+    having count(case when {{ past }} then 1 end) > 0
+),
+
+final as (
+    select
+        {{ dbt.concat(['snapshot', "'|'", 'person_key']) }} as feature_row_id,
+        *
+    from features
+)
+
+select * from final

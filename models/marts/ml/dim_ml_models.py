@@ -1,0 +1,23 @@
+"""The model registry: one row per trained model version (microseg.ml.train_models)."""
+
+from typing import Any
+
+from microseg import ml
+
+
+def model(dbt: Any, session: Any) -> Any:
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="append",
+        packages=["numpy", "pandas", "scikit-learn", "scipy"],
+    )
+    settings = ml.Settings.from_json(dbt.config.get("ml_settings"))
+    previous = (
+        ml.to_pandas(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
+    )
+    return ml.train_models(
+        ml.to_pandas(dbt.ref("int_person_features_at_cutoffs")),
+        ml.to_pandas(dbt.ref("fct_person_features")),
+        settings,
+        previous,
+    )

@@ -1,0 +1,561 @@
+"""Machine-learned segments: K-means clusters, purchase and churn propensity, lookalikes.
+
+The dbt Python models in models/marts/ml are thin wrappers around these functions. Fitted
+models are stored as JSON (scaler, centroids, coefficients) in `dim_ml_models`, so scoring
+needs numpy only and a stored model can be inspected, reused and compared across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    davies_bouldin_score,
+    roc_auc_score,
+    silhouette_score,
+)
+from sklearn.neighbors import NearestNeighbors
+
+# Columns of int_person_features_at_cutoffs the propensity models read.
+PROPENSITY_FEATURES = (
+    "days_since_last_event",
+    "days_since_first_event",
+    "events_7d",
+    "events_30d",
+    "events_90d",
+    "sessions_30d",
+    "sessions_90d",
+    "active_days_30d",
+    "active_days_90d",
+    "product_views_90d",
+    "cart_adds_90d",
+    "searches_90d",
+    "content_interactions_90d",
+    "email_opens_90d",
+    "email_clicks_90d",
+    "categories_90d",
+    "purchases",
+    "purchases_90d",
+    "revenue",
+    "revenue_90d",
+    "days_since_last_purchase",
+    "weekend_event_share_90d",
+)
+# Ranks persons for the baseline every propensity model must beat: recency alone.
+BASELINE_FEATURE = "days_since_last_event"
+# Missing "days since" values (never happened) count as this many days.
+NEVER_DAYS = 3650.0
+SILHOUETTE_SAMPLE = 5000
+CLUSTER_LABELS = ("highly_engaged", "casual", "churning", "inactive")
+MODEL_COLUMNS = (
+    "model_version",
+    "model_name",
+    "model_kind",
+    "trained_at",
+    "training_rows",
+    "parameters_json",
+    "metrics_json",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the dbt vars say; passed to the Python models as one JSON config value."""
+
+    random_seed: int
+    fit_sample_size: int
+    retrain_after_days: int
+    prediction_window_days: int
+    min_interactions: int
+    cluster_features: list[str]
+    cluster_k_range: list[int]
+    cluster_pca_components: int
+    cluster_labels: list[str] = field(default_factory=lambda: list(CLUSTER_LABELS))
+    lookalikes: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        values = json.loads(text)
+        unknown = set(values.get("cluster_labels", [])) - set(CLUSTER_LABELS)
+        if unknown:
+            raise ValueError(f"unknown cluster labels {sorted(unknown)}; known: {CLUSTER_LABELS}")
+        return cls(**values)
+
+
+def to_pandas(relation: Any) -> pd.DataFrame:
+    """A dbt relation or query result as pandas, on DuckDB (.df) or Snowpark (.to_pandas)."""
+    frame = relation.to_pandas() if hasattr(relation, "to_pandas") else relation.df()
+    frame.columns = [str(column).lower() for column in frame.columns]
+    return frame
+
+
+# --- Preparing features ---------------------------------------------------------------
+
+
+@dataclass
+class Scaler:
+    """log1p of non-negative columns, then robust scaling: (x - median) / IQR."""
+
+    columns: list[str]
+    center: list[float]
+    scale: list[float]
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, columns: list[str]) -> Scaler:
+        values = _raw_matrix(frame, columns)
+        q25, median, q75 = np.percentile(values, [25, 50, 75], axis=0)
+        spread = q75 - q25
+        std = values.std(axis=0)
+        scale = np.where(spread > 0, spread, np.where(std > 0, std, 1.0))
+        return cls(list(columns), median.tolist(), scale.tolist())
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        values = _raw_matrix(frame, self.columns)
+        return (values - np.array(self.center)) / np.array(self.scale)
+
+
+def _raw_matrix(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    filled = {}
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        missing = NEVER_DAYS if column.startswith("days_since") else 0.0
+        filled[column] = values.fillna(missing).clip(lower=0)
+    return np.log1p(pd.DataFrame(filled).to_numpy())
+
+
+def _sample(n_rows: int, size: int, seed: int) -> np.ndarray:
+    if n_rows <= size:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=size, replace=False))
+
+
+def _version(name: str, trained_at: datetime, parameters: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{name}@{trained_at:%Y%m%dT%H%M%S}-{digest}"
+
+
+# --- Clustering -------------------------------------------------------------------------
+
+
+@dataclass
+class ClusterModel:
+    scaler: Scaler
+    pca_mean: list[float] | None
+    pca_components: list[list[float]] | None
+    centroids: list[list[float]]
+    labels: list[str]
+
+    def project(self, frame: pd.DataFrame) -> np.ndarray:
+        scaled = self.scaler.transform(frame)
+        if self.pca_components is None:
+            return scaled
+        return (scaled - np.array(self.pca_mean)) @ np.array(self.pca_components).T
+
+    def assign(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        points = self.project(frame)
+        distances = np.linalg.norm(points[:, None, :] - np.array(self.centroids)[None], axis=2)
+        return distances.argmin(axis=1), distances.min(axis=1)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ClusterModel:
+        return cls(**{**values, "scaler": Scaler(**values["scaler"])})
+
+
+def clusterable(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Persons with enough interactions to describe, in person_key order."""
+    eligible = features[features["interactions"] >= settings.min_interactions]
+    return eligible.sort_values("person_key").reset_index(drop=True)
+
+
+def fit_clusters(
+    features: pd.DataFrame, settings: Settings
+) -> tuple[ClusterModel, dict[str, Any], int]:
+    """K-means on a sample, K chosen by silhouette; returns model, metrics, rows fitted."""
+    persons = clusterable(features, settings)
+    sample = persons.iloc[_sample(len(persons), settings.fit_sample_size, settings.random_seed)]
+    scaler = Scaler.fit(sample, settings.cluster_features)
+    points = scaler.transform(sample)
+    pca_mean = pca_components = None
+    if settings.cluster_pca_components:
+        pca = PCA(settings.cluster_pca_components, random_state=settings.random_seed).fit(points)
+        pca_mean, pca_components = pca.mean_.tolist(), pca.components_.tolist()
+        points = pca.transform(points)
+    low, high = settings.cluster_k_range
+    candidates = []
+    for k in range(max(low, len(settings.cluster_labels)), high + 1):
+        kmeans = KMeans(k, n_init=4, random_state=settings.random_seed).fit(points)
+        silhouette = silhouette_score(
+            points,
+            kmeans.labels_,
+            sample_size=min(SILHOUETTE_SAMPLE, len(points)),
+            random_state=settings.random_seed,
+        )
+        candidates.append(
+            {
+                "k": k,
+                "silhouette": float(silhouette),
+                "davies_bouldin": float(davies_bouldin_score(points, kmeans.labels_)),
+                "within_cluster_sum_of_squares": float(kmeans.inertia_),
+                "centroids": kmeans.cluster_centers_.tolist(),
+            }
+        )
+    best = max(candidates, key=lambda candidate: candidate["silhouette"])
+    model = ClusterModel(scaler, pca_mean, pca_components, best["centroids"], [])
+    ids, _ = model.assign(sample)
+    model.labels = label_clusters(sample, ids, len(best["centroids"]), settings.cluster_labels)
+    metrics = {
+        "k": best["k"],
+        "silhouette": best["silhouette"],
+        "davies_bouldin": best["davies_bouldin"],
+        "within_cluster_sum_of_squares": best["within_cluster_sum_of_squares"],
+        "k_candidates": [
+            {key: value for key, value in candidate.items() if key != "centroids"}
+            for candidate in candidates
+        ],
+    }
+    return model, metrics, len(sample)
+
+
+def label_clusters(
+    persons: pd.DataFrame, cluster_ids: np.ndarray, k: int, labels: list[str]
+) -> list[str]:
+    """Name clusters from their centroids; every label names at least one cluster.
+
+    Each cluster's profile is its mean days since last seen, events in the last 30 days
+    and events 31-90 days ago. Labels rank clusters: highly_engaged by recent events,
+    inactive by days since last seen, churning by the share of the 90-day events that came
+    before the last 30 days, casual by closeness to the typical person. An optimal
+    assignment picks one anchor cluster per label; every other cluster takes the label of
+    the anchor nearest to its (log) profile.
+    """
+    raw = pd.DataFrame(
+        {
+            "recency": persons["days_since_last_seen"].astype(float).fillna(NEVER_DAYS),
+            "recent": persons["events_30d"].astype(float),
+            "earlier": (persons["events_90d"] - persons["events_30d"]).astype(float),
+        }
+    )
+    profile = raw.groupby(cluster_ids).mean().reindex(range(k)).fillna(0)
+    log_profile = np.log1p(profile.clip(lower=0))
+    typical = np.log1p(raw.clip(lower=0)).median()
+    scorers = {
+        "highly_engaged": profile["recent"],
+        "casual": -(log_profile - typical).abs().sum(axis=1),
+        # A steady person has twice as many events in the earlier 60 days as in the last 30.
+        "churning": profile["earlier"] / (profile["earlier"] + 2 * profile["recent"] + 1),
+        "inactive": profile["recency"],
+    }
+    ranks = np.column_stack([scorers[label].rank(pct=True).to_numpy() for label in labels])
+    anchors, anchor_labels = linear_sum_assignment(-ranks)
+    points = log_profile.to_numpy()
+    distances = np.linalg.norm(points[:, None, :] - points[anchors][None], axis=2)
+    return [labels[anchor_labels[index]] for index in distances.argmin(axis=1)]
+
+
+# --- Propensity -------------------------------------------------------------------------
+
+
+@dataclass
+class PropensityModel:
+    scaler: Scaler
+    coefficients: list[float]
+    intercept: float
+
+    def score(self, frame: pd.DataFrame) -> np.ndarray:
+        logits = self.scaler.transform(frame) @ np.array(self.coefficients) + self.intercept
+        return 1 / (1 + np.exp(-logits))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> PropensityModel:
+        return cls(**{**values, "scaler": Scaler(**values["scaler"])})
+
+
+def fit_propensity(rows: pd.DataFrame, label: pd.Series, seed: int) -> PropensityModel:
+    """Logistic regression on scaled features (L2, lbfgs)."""
+    scaler = Scaler.fit(rows, list(PROPENSITY_FEATURES))
+    # Robust-scaled log counts can still be large; standardise them for the solver.
+    points = scaler.transform(rows)
+    std = points.std(axis=0)
+    std[std == 0] = 1
+    scaler.scale = (np.array(scaler.scale) * std).tolist()
+    regression = LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+    regression.fit(scaler.transform(rows), label.to_numpy())
+    return PropensityModel(scaler, regression.coef_[0].tolist(), float(regression.intercept_[0]))
+
+
+def evaluate_propensity(
+    model: PropensityModel, rows: pd.DataFrame, label: pd.Series, baseline_higher_is_likelier: bool
+) -> dict[str, Any]:
+    """Quality on held-out time: ROC-AUC against a recency-only baseline, precision at
+    the top decile, calibration by score decile and feature weights."""
+    truth = label.to_numpy().astype(int)
+    scores = model.score(rows)
+    recency = rows[BASELINE_FEATURE].astype(float).to_numpy()
+    baseline = recency if baseline_higher_is_likelier else -recency
+    deciles = pd.qcut(pd.Series(scores).rank(method="first"), 10, labels=False)
+    calibration = (
+        pd.DataFrame({"decile": deciles + 1, "predicted": scores, "observed": truth})
+        .groupby("decile")
+        .agg(
+            rows=("observed", "size"),
+            predicted=("predicted", "mean"),
+            observed=("observed", "mean"),
+        )
+        .reset_index()
+    )
+    top = deciles == 9
+    return {
+        "roc_auc": float(roc_auc_score(truth, scores)),
+        "baseline_roc_auc": float(roc_auc_score(truth, baseline)),
+        "precision_at_top_decile": float(truth[top.to_numpy()].mean()),
+        "positive_rate": float(truth.mean()),
+        "evaluation_rows": len(truth),
+        "calibration": calibration.to_dict(orient="records"),
+        "feature_weights": dict(
+            sorted(
+                zip(model.scaler.columns, model.coefficients, strict=True),
+                key=lambda item: -abs(item[1]),
+            )
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a propensity model predicts, for whom, and how its recency baseline ranks."""
+
+    label: str  # a boolean column of int_person_features_at_cutoffs
+    positive: bool  # predicts label = positive
+    recently_active_only: bool  # only persons with events in the 90 days before the clock
+    baseline_higher_is_likelier: bool  # longer since the last event = likelier outcome
+
+    def rows(self, snapshots: pd.DataFrame, snapshot: str) -> pd.DataFrame:
+        rows = snapshots[snapshots["snapshot"] == snapshot]
+        if self.recently_active_only:
+            rows = rows[rows["events_90d"] > 0]
+        return rows.sort_values("person_key").reset_index(drop=True)
+
+    def outcome(self, rows: pd.DataFrame) -> pd.Series:
+        return rows[self.label].astype(bool) == self.positive
+
+
+TARGETS = {
+    "purchase_propensity": Target("purchased_in_window", True, False, False),
+    "churn_risk": Target("is_active_in_window", False, True, True),
+}
+
+
+def fit_and_evaluate_propensity(
+    snapshots: pd.DataFrame, target: Target, settings: Settings
+) -> tuple[PropensityModel, dict[str, Any], int]:
+    """Backtest on time (fit on `train`, evaluate on `holdout`), then refit on `holdout`,
+    whose labels end at the as-of clock, for scoring."""
+    seed = settings.random_seed
+    train = target.rows(snapshots, "train")
+    holdout = target.rows(snapshots, "holdout")
+    train = train.iloc[_sample(len(train), settings.fit_sample_size, seed)]
+    backtest = fit_propensity(train, target.outcome(train), seed)
+    metrics = evaluate_propensity(
+        backtest, holdout, target.outcome(holdout), target.baseline_higher_is_likelier
+    )
+    metrics["training_clock"] = str(train["feature_clock"].iloc[0])
+    metrics["evaluation_clock"] = str(holdout["feature_clock"].iloc[0])
+    refit_rows = holdout.iloc[_sample(len(holdout), settings.fit_sample_size, seed)]
+    model = fit_propensity(refit_rows, target.outcome(refit_rows), seed)
+    return model, metrics, len(refit_rows)
+
+
+# --- Training and the model registry ----------------------------------------------------
+
+
+def _is_fresh(previous: pd.DataFrame | None, name: str, trained_at: datetime, days: int) -> bool:
+    if previous is None or days <= 0:
+        return False
+    earlier = previous[previous["model_name"] == name]
+    if earlier.empty:
+        return False
+    return pd.Timestamp(earlier["trained_at"].max()) > pd.Timestamp(trained_at) - timedelta(days)
+
+
+def train_models(
+    snapshots: pd.DataFrame,
+    features: pd.DataFrame,
+    settings: Settings,
+    previous: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """One registry row per model trained now; none for a model still fresh enough or
+    already registered."""
+    trained_at = pd.Timestamp(features["features_as_of"].max()).to_pydatetime()
+    rows = []
+    if not _is_fresh(previous, "segmentation", trained_at, settings.retrain_after_days):
+        cluster_model, metrics, fitted = fit_clusters(features, settings)
+        rows.append(("segmentation", "kmeans", asdict(cluster_model), metrics, fitted))
+    for name, target in TARGETS.items():
+        if not _is_fresh(previous, name, trained_at, settings.retrain_after_days):
+            model, metrics, fitted = fit_and_evaluate_propensity(snapshots, target, settings)
+            rows.append((name, "logistic_regression", asdict(model), metrics, fitted))
+    registry = pd.DataFrame(
+        [
+            {
+                "model_version": _version(name, trained_at, parameters),
+                "model_name": name,
+                "model_kind": kind,
+                "trained_at": trained_at,
+                "training_rows": fitted,
+                "parameters_json": json.dumps(parameters),
+                "metrics_json": json.dumps(metrics),
+            }
+            for name, kind, parameters, metrics, fitted in rows
+        ],
+        columns=list(MODEL_COLUMNS),
+    )
+    if previous is not None:
+        # The same parameters at the same clock are the same version: a rerun adds nothing.
+        registry = registry[~registry["model_version"].isin(previous["model_version"])]
+    return registry.astype({"training_rows": "int64", "trained_at": "datetime64[us]"})
+
+
+def latest_models(registry: pd.DataFrame) -> dict[str, pd.Series]:
+    ordered = registry.sort_values(["trained_at", "model_version"])
+    return {name: rows.iloc[-1] for name, rows in ordered.groupby("model_name")}
+
+
+# --- Scoring ----------------------------------------------------------------------------
+
+
+def _percentile(scores: pd.Series) -> pd.Series:
+    return (scores.rank(pct=True, method="average") * 100).round(2)
+
+
+def score_persons(
+    registry: pd.DataFrame, snapshots: pd.DataFrame, features: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    """Every person's cluster and propensity scores from the latest stored models."""
+    models = latest_models(registry)
+    persons = features[["person_key", "features_as_of"]].rename(
+        columns={"features_as_of": "scored_at"}
+    )
+    segmentation = models["segmentation"]
+    cluster_model = ClusterModel.from_dict(json.loads(segmentation["parameters_json"]))
+    eligible = clusterable(features, settings)
+    ids, distances = cluster_model.assign(eligible)
+    clusters = pd.DataFrame(
+        {
+            "person_key": eligible["person_key"],
+            "cluster_id": pd.array(ids + 1, dtype="Int64"),
+            "cluster_label": [cluster_model.labels[index] for index in ids],
+            "distance_to_centroid": distances.round(6),
+            "cluster_model_version": segmentation["model_version"],
+        }
+    )
+    scored = persons.merge(clusters, on="person_key", how="left")
+    for name, target in TARGETS.items():
+        entry = models[name]
+        rows = target.rows(snapshots, "score")
+        model = PropensityModel.from_dict(json.loads(entry["parameters_json"]))
+        scores = pd.Series(model.score(rows).round(6), index=rows.index)
+        frame = pd.DataFrame(
+            {
+                "person_key": rows["person_key"],
+                name: scores,
+                f"{name}_percentile": _percentile(scores),
+                f"{name}_model_version": entry["model_version"],
+            }
+        )
+        scored = scored.merge(frame, on="person_key", how="left")
+    return scored.sort_values("person_key").reset_index(drop=True)
+
+
+def rank_lookalikes(
+    features: pd.DataFrame, seeds: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    """For each configured lookalike, rank non-members of its seed segment by similarity:
+    1 / (1 + mean distance to the nearest seed members) in the clustering feature space."""
+    candidates_all = clusterable(features, settings)
+    frames = []
+    for lookalike in settings.lookalikes:
+        seed_keys = set(seeds.loc[seeds["lookalike_key"] == lookalike["key"], "person_key"])
+        is_seed = candidates_all["person_key"].isin(seed_keys)
+        seed_rows, candidates = candidates_all[is_seed], candidates_all[~is_seed]
+        if seed_rows.empty or candidates.empty:
+            continue
+        scaler = Scaler.fit(candidates_all, settings.cluster_features)
+        neighbours = NearestNeighbors(n_neighbors=min(10, len(seed_rows))).fit(
+            scaler.transform(seed_rows)
+        )
+        distances, _ = neighbours.kneighbors(scaler.transform(candidates))
+        similarity = 1 / (1 + distances.mean(axis=1))
+        ranked = pd.DataFrame(
+            {
+                "lookalike_key": lookalike["key"],
+                "person_key": candidates["person_key"].to_numpy(),
+                "similarity": similarity.round(6),
+            }
+        ).sort_values(["similarity", "person_key"], ascending=[False, True])
+        ranked["similarity_rank"] = np.arange(1, len(ranked) + 1)
+        top_n = lookalike.get("top_n") or int(len(ranked) * lookalike["top_percent"] / 100)
+        ranked["is_selected"] = ranked["similarity_rank"] <= top_n
+        ranked["seed_size"] = len(seed_rows)
+        ranked.insert(0, "lookalike_id", ranked["lookalike_key"] + "|" + ranked["person_key"])
+        frames.append(ranked)
+    columns = [
+        "lookalike_id",
+        "lookalike_key",
+        "person_key",
+        "similarity",
+        "similarity_rank",
+        "is_selected",
+        "seed_size",
+    ]
+    result = pd.concat(frames) if frames else pd.DataFrame(columns=columns)
+    return result[columns].reset_index(drop=True)
+
+
+def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, float]]:
+    """(group, item, metric, value) for a model's metrics_json."""
+    rows = [
+        ("summary", "model", metric, float(value))
+        for metric, value in metrics.items()
+        if isinstance(value, (int, float))
+    ]
+    rows += [
+        ("k_selection", f"k={candidate['k']}", metric, float(value))
+        for candidate in metrics.get("k_candidates", [])
+        for metric, value in candidate.items()
+        if metric != "k"
+    ]
+    rows += [
+        ("calibration", f"decile {int(decile['decile']):02d}", metric, float(decile[metric]))
+        for decile in metrics.get("calibration", [])
+        for metric in ("rows", "predicted", "observed")
+    ]
+    rows += [
+        ("feature_weights", feature, "coefficient", float(weight))
+        for feature, weight in metrics.get("feature_weights", {}).items()
+    ]
+    return rows
+
+
+def quality_rows(registry: pd.DataFrame) -> pd.DataFrame:
+    """The latest models' metrics as long rows: one per model, group, item and metric."""
+    rows = [
+        (entry["model_version"], name, *row)
+        for name, entry in latest_models(registry).items()
+        for row in _metric_rows(json.loads(entry["metrics_json"]))
+    ]
+    quality = pd.DataFrame(
+        rows, columns=["model_version", "model_name", "metric_group", "item", "metric", "value"]
+    )
+    key = quality[["model_version", "metric_group", "item", "metric"]].astype(str)
+    quality.insert(0, "quality_metric_id", key.agg("|".join, axis=1))
+    return quality
