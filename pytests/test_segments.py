@@ -158,9 +158,12 @@ def test_every_shipped_segment_is_populated_and_activatable_on_demo_data(
             "select segment_key, member_count, is_activatable from dim_segments "
             "where not is_fallback"
         ).fetchall()
-    shipped = {entry["key"] for entry in project_var("microseg__segments")} | {
-        f"rfm_{rfm['key']}" for rfm in project_var("microseg__rfm_classes")
-    }
+    shipped = (
+        {entry["key"] for entry in project_var("microseg__segments")}
+        | {f"rfm_{rfm['key']}" for rfm in project_var("microseg__rfm_classes")}
+        | {f"cluster_{entry['label']}" for entry in project_var("microseg__cluster_segments")}
+        | {entry["key"] for entry in project_var("microseg__lookalikes")}
+    )
     assert {key for key, _, _ in segments} == shipped
     assert [key for key, members, _ in segments if members == 0] == []
     assert [key for key, _, activatable in segments if not activatable] == []

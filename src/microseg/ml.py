@@ -56,6 +56,9 @@ BASELINE_FEATURE = "days_since_last_event"
 # Missing "days since" values (never happened) count as this many days.
 NEVER_DAYS = 3650.0
 SILHOUETTE_SAMPLE = 5000
+# Below these a model is not trained (too little data); its scores stay empty.
+MIN_CLUSTERED_PERSONS = 100
+MIN_ROWS_PER_CLASS = 10
 CLUSTER_LABELS = ("highly_engaged", "casual", "churning", "inactive")
 MODEL_COLUMNS = (
     "model_version",
@@ -348,6 +351,17 @@ class Target:
     def outcome(self, rows: pd.DataFrame) -> pd.Series:
         return rows[self.label].astype(bool) == self.positive
 
+    def has_enough_data(self, snapshots: pd.DataFrame) -> bool:
+        """Both outcomes at least MIN_ROWS_PER_CLASS times in `train` and in `holdout`."""
+        for snapshot in ("train", "holdout"):
+            counts = self.outcome(self.rows(snapshots, snapshot)).value_counts()
+            if (
+                counts.get(True, 0) < MIN_ROWS_PER_CLASS
+                or counts.get(False, 0) < MIN_ROWS_PER_CLASS
+            ):
+                return False
+        return True
+
 
 TARGETS = {
     "purchase_propensity": Target("purchased_in_window", True, False, False),
@@ -397,11 +411,13 @@ def train_models(
     already registered."""
     trained_at = pd.Timestamp(features["features_as_of"].max()).to_pydatetime()
     rows = []
-    if not _is_fresh(previous, "segmentation", trained_at, settings.retrain_after_days):
+    stale = not _is_fresh(previous, "segmentation", trained_at, settings.retrain_after_days)
+    if stale and len(clusterable(features, settings)) >= MIN_CLUSTERED_PERSONS:
         cluster_model, metrics, fitted = fit_clusters(features, settings)
         rows.append(("segmentation", "kmeans", asdict(cluster_model), metrics, fitted))
     for name, target in TARGETS.items():
-        if not _is_fresh(previous, name, trained_at, settings.retrain_after_days):
+        stale = not _is_fresh(previous, name, trained_at, settings.retrain_after_days)
+        if stale and target.has_enough_data(snapshots):
             model, metrics, fitted = fit_and_evaluate_propensity(snapshots, target, settings)
             rows.append((name, "logistic_regression", asdict(model), metrics, fitted))
     registry = pd.DataFrame(
@@ -422,7 +438,11 @@ def train_models(
     if previous is not None:
         # The same parameters at the same clock are the same version: a rerun adds nothing.
         registry = registry[~registry["model_version"].isin(previous["model_version"])]
-    return registry.astype({"training_rows": "int64", "trained_at": "datetime64[us]"})
+    text_columns = ("model_version", "model_name", "model_kind", "parameters_json", "metrics_json")
+    return registry.astype(
+        {"training_rows": "int64", "trained_at": "datetime64[us]"}
+        | dict.fromkeys(text_columns, "string")
+    )
 
 
 def latest_models(registry: pd.DataFrame) -> dict[str, pd.Series]:
@@ -437,30 +457,49 @@ def _percentile(scores: pd.Series) -> pd.Series:
     return (scores.rank(pct=True, method="average") * 100).round(2)
 
 
+SCORE_COLUMNS = {
+    "cluster_id": "Int64",
+    "cluster_label": "string",
+    "distance_to_centroid": "float64",
+    "cluster_model_version": "string",
+    **{
+        column.format(name=name): dtype
+        for name in TARGETS
+        for column, dtype in (
+            ("{name}", "float64"),
+            ("{name}_percentile", "float64"),
+            ("{name}_model_version", "string"),
+        )
+    },
+}
+
+
 def score_persons(
     registry: pd.DataFrame, snapshots: pd.DataFrame, features: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
-    """Every person's cluster and propensity scores from the latest stored models."""
+    """Every person's cluster and propensity scores from the latest stored models; empty
+    columns for a model that was never trained."""
     models = latest_models(registry)
-    persons = features[["person_key", "features_as_of"]].rename(
+    scored = features[["person_key", "features_as_of"]].rename(
         columns={"features_as_of": "scored_at"}
     )
-    segmentation = models["segmentation"]
-    cluster_model = ClusterModel.from_dict(json.loads(segmentation["parameters_json"]))
-    eligible = clusterable(features, settings)
-    ids, distances = cluster_model.assign(eligible)
-    clusters = pd.DataFrame(
-        {
-            "person_key": eligible["person_key"],
-            "cluster_id": pd.array(ids + 1, dtype="Int64"),
-            "cluster_label": [cluster_model.labels[index] for index in ids],
-            "distance_to_centroid": distances.round(6),
-            "cluster_model_version": segmentation["model_version"],
-        }
-    )
-    scored = persons.merge(clusters, on="person_key", how="left")
+    if (segmentation := models.get("segmentation")) is not None:
+        cluster_model = ClusterModel.from_dict(json.loads(segmentation["parameters_json"]))
+        eligible = clusterable(features, settings)
+        ids, distances = cluster_model.assign(eligible)
+        clusters = pd.DataFrame(
+            {
+                "person_key": eligible["person_key"],
+                "cluster_id": ids + 1,
+                "cluster_label": [cluster_model.labels[index] for index in ids],
+                "distance_to_centroid": distances.round(6),
+                "cluster_model_version": segmentation["model_version"],
+            }
+        )
+        scored = scored.merge(clusters, on="person_key", how="left")
     for name, target in TARGETS.items():
-        entry = models[name]
+        if (entry := models.get(name)) is None:
+            continue
         rows = target.rows(snapshots, "score")
         model = PropensityModel.from_dict(json.loads(entry["parameters_json"]))
         scores = pd.Series(model.score(rows).round(6), index=rows.index)
@@ -473,7 +512,8 @@ def score_persons(
             }
         )
         scored = scored.merge(frame, on="person_key", how="left")
-    return scored.sort_values("person_key").reset_index(drop=True)
+    scored = scored.reindex(columns=["person_key", "scored_at", *SCORE_COLUMNS])
+    return scored.astype(SCORE_COLUMNS).sort_values("person_key").reset_index(drop=True)
 
 
 def rank_lookalikes(
@@ -508,17 +548,17 @@ def rank_lookalikes(
         ranked["seed_size"] = len(seed_rows)
         ranked.insert(0, "lookalike_id", ranked["lookalike_key"] + "|" + ranked["person_key"])
         frames.append(ranked)
-    columns = [
-        "lookalike_id",
-        "lookalike_key",
-        "person_key",
-        "similarity",
-        "similarity_rank",
-        "is_selected",
-        "seed_size",
-    ]
-    result = pd.concat(frames) if frames else pd.DataFrame(columns=columns)
-    return result[columns].reset_index(drop=True)
+    dtypes = {
+        "lookalike_id": "string",
+        "lookalike_key": "string",
+        "person_key": "string",
+        "similarity": "float64",
+        "similarity_rank": "int64",
+        "is_selected": "bool",
+        "seed_size": "int64",
+    }
+    result = pd.concat(frames) if frames else pd.DataFrame(columns=list(dtypes))
+    return result[list(dtypes)].astype(dtypes).reset_index(drop=True)
 
 
 def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, float]]:
@@ -556,6 +596,10 @@ def quality_rows(registry: pd.DataFrame) -> pd.DataFrame:
     quality = pd.DataFrame(
         rows, columns=["model_version", "model_name", "metric_group", "item", "metric", "value"]
     )
-    key = quality[["model_version", "metric_group", "item", "metric"]].astype(str)
-    quality.insert(0, "quality_metric_id", key.agg("|".join, axis=1))
-    return quality
+    key = quality["model_version"]
+    for column in ("metric_group", "item", "metric"):
+        key = key + "|" + quality[column]
+    quality.insert(0, "quality_metric_id", key)
+    return quality.astype(
+        {column: "string" for column in quality.columns[:-1]} | {"value": "float64"}
+    )
