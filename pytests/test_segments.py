@@ -167,3 +167,37 @@ def test_every_shipped_segment_is_populated_and_activatable_on_demo_data(
     assert {key for key, _, _ in segments} == shipped
     assert [key for key, members, _ in segments if members == 0] == []
     assert [key for key, _, activatable in segments if not activatable] == []
+
+
+def test_rebuild_at_a_recorded_clock_rewinds_the_membership_history(
+    demo_build: Build, tmp_path: Path
+) -> None:
+    """A catalogue change rebuilt on the same data (the same as-of clock) replaces that
+    clock's history instead of failing on two versions with one dbt_scd_id."""
+    with demo_build.connect() as con:
+        as_of, previous = con.execute(
+            "select max(evaluated_at), count(*) from fct_segment_memberships"
+        ).fetchone()
+    db_path = tmp_path / "microseg.duckdb"
+    shutil.copy(demo_build.db_path, db_path)
+    result = run_dbt(
+        ["build", "--select", "int_segment_memberships_evaluated+"],
+        data_dir=demo_build.data_dir,
+        db_path=db_path,
+        as_of=str(as_of),
+        extra_vars={"microseg__min_interactions": 1},
+    )
+    assert result.success, result.failures
+    with connect_built(db_path) as con:
+        current = con.execute("select count(*) from fct_segment_memberships").fetchone()[0]
+        open_versions, changes_at_clock = con.execute(
+            f"""
+            select
+                count(case when dbt_valid_to is null and dbt_is_deleted != 'True' then 1 end),
+                count(case when dbt_valid_from = timestamp '{as_of}' then 1 end)
+            from snap_segment_memberships
+            """
+        ).fetchone()
+    assert current > previous, "fewer required interactions admit more members"
+    assert open_versions == current
+    assert changes_at_clock == current, "one version per membership at the rebuilt clock"
