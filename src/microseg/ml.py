@@ -59,6 +59,9 @@ SILHOUETTE_SAMPLE = 5000
 # Below these a model is not trained (too little data); its scores stay empty.
 MIN_CLUSTERED_PERSONS = 100
 MIN_ROWS_PER_CLASS = 10
+# Lookalikes compare candidates with at most this many seed members (a seeded sample).
+MAX_LOOKALIKE_SEEDS = 5000
+LOOKALIKE_NEIGHBOURS = 10
 CLUSTER_LABELS = ("highly_engaged", "casual", "churning", "inactive")
 MODEL_COLUMNS = (
     "model_version",
@@ -520,7 +523,8 @@ def rank_lookalikes(
     features: pd.DataFrame, seeds: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
     """For each configured lookalike, rank non-members of its seed segment by similarity:
-    1 / (1 + mean distance to the nearest seed members) in the clustering feature space."""
+    1 / (1 + mean distance to the 10 nearest seed members) in the clustering feature
+    space. Large seeds are represented by a seeded sample of MAX_LOOKALIKE_SEEDS members."""
     candidates_all = clusterable(features, settings)
     frames = []
     for lookalike in settings.lookalikes:
@@ -530,9 +534,10 @@ def rank_lookalikes(
         if seed_rows.empty or candidates.empty:
             continue
         scaler = Scaler.fit(candidates_all, settings.cluster_features)
-        neighbours = NearestNeighbors(n_neighbors=min(10, len(seed_rows))).fit(
-            scaler.transform(seed_rows)
-        )
+        sample = seed_rows.iloc[_sample(len(seed_rows), MAX_LOOKALIKE_SEEDS, settings.random_seed)]
+        neighbours = NearestNeighbors(
+            n_neighbors=min(LOOKALIKE_NEIGHBOURS, len(sample)), n_jobs=-1
+        ).fit(scaler.transform(sample))
         distances, _ = neighbours.kneighbors(scaler.transform(candidates))
         similarity = 1 / (1 + distances.mean(axis=1))
         ranked = pd.DataFrame(

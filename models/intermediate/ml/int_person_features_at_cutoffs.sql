@@ -59,6 +59,35 @@ dated_events as (
 {%- set past = 'not is_outcome' -%}
 {%- set recent = 'not is_outcome and days_ago < 90' %}
 
+-- Distinct counts as two aggregations (one per session, day or category, then per
+-- person): much faster than count(distinct) over every event.
+recent_units as (
+    {% for unit in ['session_id', 'days_ago', 'category'] -%}
+        select
+            snapshot,
+            person_key,
+            '{{ unit }}' as unit,
+            min(days_ago) as days_ago
+        from dated_events
+        where {{ recent }} and {{ unit }} is not null
+        group by snapshot, person_key, {{ unit }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+distinct_counts as (
+    select
+        snapshot,
+        person_key,
+        count(case when unit = 'session_id' and days_ago < 30 then 1 end) as sessions_30d,
+        count(case when unit = 'session_id' then 1 end) as sessions_90d,
+        count(case when unit = 'days_ago' and days_ago < 30 then 1 end) as active_days_30d,
+        count(case when unit = 'days_ago' then 1 end) as active_days_90d,
+        count(case when unit = 'category' then 1 end) as categories_90d
+    from recent_units
+    group by 1, 2
+),
+
 features as (
     select
         snapshot,
@@ -72,14 +101,9 @@ features as (
         {% for days in [7, 30, 90] -%}
             count(case when {{ past }} and days_ago < {{ days }} then 1 end) as events_{{ days }}d,
         {% endfor -%}
-        count(distinct case when {{ past }} and days_ago < 30 then session_id end) as sessions_30d,
-        count(distinct case when {{ recent }} then session_id end) as sessions_90d,
-        count(distinct case when {{ past }} and days_ago < 30 then days_ago end) as active_days_30d,
-        count(distinct case when {{ recent }} then days_ago end) as active_days_90d,
         {% for name, types in counted_events.items() -%}
             count(case when {{ recent }} and event_type in ({{ types }}) then 1 end) as {{ name }}_90d,
         {% endfor -%}
-        count(distinct case when {{ recent }} then category end) as categories_90d,
         count(case when {{ past }} and event_type = 'purchase' then 1 end) as purchases,
         count(case when {{ recent }} and event_type = 'purchase' then 1 end) as purchases_90d,
         coalesce(sum(case when {{ past }} and event_type = 'purchase' then revenue end), 0) as revenue,
@@ -101,9 +125,17 @@ features as (
 
 final as (
     select
-        {{ dbt.concat(['snapshot', "'|'", 'person_key']) }} as feature_row_id,
-        *
+        {{ dbt.concat(['features.snapshot', "'|'", 'features.person_key']) }} as feature_row_id,
+        features.*,
+        {% for column in ['sessions_30d', 'sessions_90d', 'active_days_30d', 'active_days_90d'] -%}
+            coalesce(distinct_counts.{{ column }}, 0) as {{ column }},
+        {% endfor -%}
+        coalesce(distinct_counts.categories_90d, 0) as categories_90d
     from features
+    left join distinct_counts
+        on
+            features.snapshot = distinct_counts.snapshot
+            and features.person_key = distinct_counts.person_key
 )
 
 select * from final
