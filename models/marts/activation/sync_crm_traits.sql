@@ -35,6 +35,9 @@ final as (
         persons.journey_stage,
         persons.top_interest,
         persons.offer_tier,
+        persons.cluster_label,
+        persons.purchase_propensity_percentile,
+        persons.churn_risk_percentile,
         crm_memberships.updated_at
     from crm_memberships
     inner join persons

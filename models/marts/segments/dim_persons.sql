@@ -1,7 +1,7 @@
 with
 
 features as (
-    select * from {{ ref('fct_person_features') }}
+    select * from {{ ref('int_persons_scored') }}
 ),
 
 memberships as (
@@ -42,7 +42,10 @@ final as (
         features.lifecycle_stage,
         features.journey_stage,
         features.top_interest,
-        features.offer_tier
+        features.offer_tier,
+        features.cluster_label,
+        features.purchase_propensity_percentile,
+        features.churn_risk_percentile
     from features
     inner join placements
         on features.person_key = placements.person_key
