@@ -64,5 +64,5 @@ final as (
     left join selected_lookalikes on person_features.person_key = selected_lookalikes.person_key
 )
 
-select * from final
-
+-- Every column of fct_person_features passes through, hence the wildcard.
+select * from final -- noqa: AM04
