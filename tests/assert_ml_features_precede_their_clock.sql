@@ -1,5 +1,3 @@
-{{ config(enabled=microseg.ml_enabled()) }}
-
 -- No machine-learning feature row reads an event after its clock, and the labels of
 -- train and holdout rows come only from the window after it.
 with
