@@ -168,8 +168,14 @@ class ClusterModel:
         return (scaled - np.array(self.pca_mean)) @ np.array(self.pca_components).T
 
     def assign(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        points = self.project(frame)
-        distances = np.linalg.norm(points[:, None, :] - np.array(self.centroids)[None], axis=2)
+        points, centroids = self.project(frame), np.array(self.centroids)
+        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, without a persons x clusters x features array.
+        squared = (
+            (points**2).sum(axis=1)[:, None]
+            - 2 * points @ centroids.T
+            + (centroids**2).sum(axis=1)[None, :]
+        )
+        distances = np.sqrt(squared.clip(min=0))
         return distances.argmin(axis=1), distances.min(axis=1)
 
     @classmethod
