@@ -56,6 +56,20 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     return Build(root / "data", db_path, manifest, result)
 
 
+@pytest.fixture(scope="session")
+def demo_sized_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """The data `make demo` builds: 1M events, seed 42."""
+    root = tmp_path_factory.mktemp("demo_sized")
+    manifest = generate(GeneratorConfig(events=1_000_000, seed=42), root / "data")
+    result = run_dbt(
+        ["build"],
+        data_dir=root / "data",
+        db_path=root / "microseg.duckdb",
+        as_of=str(manifest["last_event_at"]),
+    )
+    return Build(root / "data", root / "microseg.duckdb", manifest, result)
+
+
 def project_var(name: str) -> object:
     """A threshold from dbt_project.yml, its one home."""
     return yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"][name]

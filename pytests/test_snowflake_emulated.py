@@ -169,6 +169,11 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     snowflake: dict[str, Any] = {"results": [], "raw_rows": []}
     with emulated_snowflake() as connection:
+        # dbt's threads connect at once; fakesnow creates a missing schema on each connect
+        # and the losers of that race fail with "already exists". Create it first.
+        connection.cursor().execute(
+            f"create schema if not exists {DUMMY_SNOWFLAKE_ENV['SNOWFLAKE_SCHEMA']}"
+        )
         with mock.patch.dict(os.environ, DUMMY_SNOWFLAKE_ENV):
             snowflake["compile_full"] = run_dbt_emulated(
                 ["compile"], target="snowflake", target_path=root / "compile_full", as_of=as_of

@@ -83,12 +83,23 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """generate (once) -> dbt build -> validate -> publish; stops at the first failure."""
     started = time.perf_counter()
     args.reuse = True
     # New raw files replace the old ones rather than append to them: rebuild from scratch.
     args.full_refresh = _generate(args) or args.full_refresh
-    status = cmd_build(args)
-    print(f"demo finished in {time.perf_counter() - started:.1f} s (DuckDB file: {_db_path(args)})")
+    status, done = 1, []
+    for step in (cmd_build, cmd_validate, cmd_publish):
+        print()
+        name = step.__name__.removeprefix("cmd_")
+        if (status := step(args)) != 0:
+            done.append(f"{name} FAILED (see above)")
+            break
+        done.append(f"{name} ok")
+    print(
+        f"\ndemo finished in {time.perf_counter() - started:.1f} s: {', '.join(done)} "
+        f"(DuckDB file: {_db_path(args)})"
+    )
     return status
 
 
@@ -99,11 +110,38 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from microseg.validate import render, validate
+
+    out_dir = _db_path(args).parent
+    passed, outcomes, seconds = validate(_db_path(args), out_dir)
+    docs = out_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    print(render(passed, outcomes, seconds, docs))
+    return 0 if passed else 1
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from microseg.publish import PUBLISHED_SCHEMA, NotPublished, publish
+
+    db_path = _db_path(args)
+    try:
+        tables = publish(db_path, db_path.parent / "validation" / "results.json")
+    except NotPublished as reason:
+        print(f"NOT published ({reason}); {PUBLISHED_SCHEMA} keeps the previous version")
+        return 1
+    print(f"published {len(tables)} public marts to {PUBLISHED_SCHEMA}: {', '.join(tables)}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from microseg.export import export
+    from microseg.export import NothingPublished, export
 
     out_dir = Path(args.out) if args.out else build_dir() / "export"
-    written = export(_db_path(args), out_dir, args.format)
+    try:
+        written = export(_db_path(args), out_dir, args.format)
+    except NothingPublished as reason:
+        print(f"nothing exported: {reason}")
+        return 1
     for relative, rows in written.items():
         print(f"{rows:>10,}  {out_dir / relative}")
     print(f"exported {len(written)} files to {out_dir}")
@@ -169,7 +207,9 @@ def parser() -> argparse.ArgumentParser:
     build_options(build_cmd)
     build_cmd.set_defaults(func=cmd_build)
 
-    demo_cmd = commands.add_parser("demo", help="generate (once) and build: the main job")
+    demo_cmd = commands.add_parser(
+        "demo", help="the main job: generate (once), build, validate, publish"
+    )
     generator_options(demo_cmd)
     data_options(demo_cmd)
     build_options(demo_cmd)
@@ -178,6 +218,18 @@ def parser() -> argparse.ArgumentParser:
     summary_cmd = commands.add_parser("summary", help="summarise the last build")
     data_options(summary_cmd)
     summary_cmd.set_defaults(func=cmd_summary)
+
+    validate_cmd = commands.add_parser(
+        "validate", help="run the Great Expectations quality gate on the last build"
+    )
+    data_options(validate_cmd)
+    validate_cmd.set_defaults(func=cmd_validate)
+
+    publish_cmd = commands.add_parser(
+        "publish", help="make the validated build visible to BI and syncs (write-audit-publish)"
+    )
+    data_options(publish_cmd)
+    publish_cmd.set_defaults(func=cmd_publish)
 
     export_cmd = commands.add_parser(
         "export", help="write the sync tables and per-segment upload lists to files"

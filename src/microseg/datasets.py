@@ -35,6 +35,18 @@ CDNOW_VARS = {
     "microseg__data_start_date": "1997-01-01",
     "microseg__bot_max_events_per_minute": 1_000_000,
 }
+# Contract columns that purchase-only datasets do not have.
+NO_WEB_CONTEXT = ", ".join(
+    f"null::varchar as {column}"
+    for column in (
+        "discount_code", "search_query", "campaign_id", "utm_source", "utm_medium",
+        "utm_campaign", "device_type", "user_agent",
+    )
+)  # fmt: skip
+NO_DEMOGRAPHICS = (
+    "null::integer as birth_year, null::varchar as gender, "
+    "null::varchar as preferred_channel, null::varchar as subscription_status"
+)
 EMPTY_CONSENTS = """
     select
         null::varchar as user_id, null::varchar as purpose, null::boolean as is_granted,
@@ -68,11 +80,7 @@ def online_retail_to_contract(csv_path: Path, out_dir: Path) -> dict[str, int]:
                 StockCode as product_id, null::varchar as product_category,
                 UnitPrice::double as price, Quantity::integer as quantity,
                 round(Quantity::integer * UnitPrice::double, 2) as revenue,
-                'GBP' as currency, null::varchar as discount_code,
-                null::varchar as search_query, null::varchar as campaign_id,
-                null::varchar as utm_source, null::varchar as utm_medium,
-                null::varchar as utm_campaign, null::varchar as device_type,
-                null::varchar as user_agent, Country as country, null::varchar as city
+                'GBP' as currency, {NO_WEB_CONTEXT}, Country as country, null::varchar as city
             from lines
         ) to '{out_dir / "events.parquet"}' (format parquet)
         """
@@ -85,8 +93,7 @@ def online_retail_to_contract(csv_path: Path, out_dir: Path) -> dict[str, int]:
                 null::varchar as email,
                 min(strptime(InvoiceDate, '%Y-%m-%d %H:%M:%S')) as signed_up_at,
                 any_value(Country) as country,
-                null::integer as birth_year, null::varchar as gender,
-                null::varchar as preferred_channel, null::varchar as subscription_status
+                {NO_DEMOGRAPHICS}
             from lines
             where nullif(CustomerID, '') is not null
             group by 1
@@ -131,11 +138,7 @@ def cdnow_to_contract(csv_path: Path, out_dir: Path) -> dict[str, int]:
                 dollar_value::double / nullif(number_of_cds::integer, 0) as price,
                 number_of_cds::integer as quantity,
                 dollar_value::decimal(18, 2) as revenue,
-                'USD' as currency, null::varchar as discount_code,
-                null::varchar as search_query, null::varchar as campaign_id,
-                null::varchar as utm_source, null::varchar as utm_medium,
-                null::varchar as utm_campaign, null::varchar as device_type,
-                null::varchar as user_agent, 'US' as country, null::varchar as city
+                'USD' as currency, {NO_WEB_CONTEXT}, 'US' as country, null::varchar as city
             from lines
         ) to '{out_dir / "events.parquet"}' (format parquet)
         """
@@ -146,8 +149,7 @@ def cdnow_to_contract(csv_path: Path, out_dir: Path) -> dict[str, int]:
             select
                 customer_id as user_id, null::varchar as email,
                 min(purchased_at) as signed_up_at, 'US' as country,
-                null::integer as birth_year, null::varchar as gender,
-                null::varchar as preferred_channel, null::varchar as subscription_status
+                {NO_DEMOGRAPHICS}
             from lines
             group by 1
         ) to '{out_dir / "customers.parquet"}' (format parquet)

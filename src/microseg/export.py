@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-MARTS_SCHEMA = "main_marts"
+from microseg.publish import PUBLISHED_SCHEMA as PUBLISHED_SCHEMA
+
 SYNC_TABLES = ("sync_email_audiences", "sync_ad_audiences", "sync_crm_traits")
 # Per-segment upload lists: table, the columns a destination takes, and the list folder.
 SEGMENT_LISTS = (
@@ -19,15 +20,27 @@ SEGMENT_LISTS = (
 )
 
 
-def export(db_path: Path, out_dir: Path, file_format: str = "csv") -> dict[str, int]:
+class NothingPublished(Exception):
+    """The schema to export from does not exist yet."""
+
+
+def export(
+    db_path: Path, out_dir: Path, file_format: str = "csv", schema: str = PUBLISHED_SCHEMA
+) -> dict[str, int]:
     """Write every sync table whole, plus one list per segment without holdout members.
 
-    Returns rows written per file, relative to out_dir.
+    Reads the published copies unless told otherwise. Returns rows written per file,
+    relative to out_dir.
     """
     options = "(format csv, header)" if file_format == "csv" else "(format parquet)"
     written: dict[str, int] = {}
     con = duckdb.connect(str(db_path), read_only=True)
     try:
+        schemas = {
+            row[0] for row in con.execute("select schema_name from duckdb_schemas()").fetchall()
+        }
+        if schema not in schemas:
+            raise NothingPublished(f"{db_path} has no schema {schema}: run `microseg publish`")
 
         def write(query: str, relative: str) -> None:
             path = out_dir / relative
@@ -36,14 +49,14 @@ def export(db_path: Path, out_dir: Path, file_format: str = "csv") -> dict[str, 
             written[relative] = con.execute(f"select count(*) from ({query})").fetchone()[0]
 
         for table in SYNC_TABLES:
-            write(f"select * from {MARTS_SCHEMA}.{table} order by 1", f"{table}.{file_format}")
+            write(f"select * from {schema}.{table} order by 1", f"{table}.{file_format}")
         for table, columns, folder in SEGMENT_LISTS:
             segments = con.execute(
-                f"select distinct segment_key from {MARTS_SCHEMA}.{table} order by 1"
+                f"select distinct segment_key from {schema}.{table} order by 1"
             ).fetchall()
             for (segment,) in segments:
                 write(
-                    f"select {columns} from {MARTS_SCHEMA}.{table} "
+                    f"select {columns} from {schema}.{table} "
                     f"where segment_key = '{segment}' and not is_holdout order by 1",
                     f"{folder}/{segment}.{file_format}",
                 )
