@@ -213,13 +213,22 @@ bot_agents as (
 ),
 
 -- The rate rule counts a device's distinct events per minute over everything it sent.
--- Like everything in this model, it reads the raw table once, through `source`.
+-- A full refresh reads the raw table once, through `source`. Incremental runs read the
+-- window's rows from the raw table again: through the shared CTE DuckDB misjudges how
+-- few they are and joins them with the model's own table badly (17 s instead of 9 s
+-- at 10M events).
+{%- set raw_prefix = '' if is_incremental() else 'raw_' %}
 window_device_events as (
     select
-        {{ microseg.clean_string('raw_anonymous_id') }} as anonymous_id,
-        {{ raw_event_id }} as event_id,
-        {{ microseg.safe_cast('raw_occurred_at', dbt.type_timestamp()) }} as occurred_at
-    from source
+        {{ microseg.clean_string(raw_prefix ~ 'anonymous_id') }} as anonymous_id,
+        {{ microseg.clean_string(raw_prefix ~ 'event_id') }} as event_id,
+        {{ microseg.safe_cast(raw_prefix ~ 'occurred_at', dbt.type_timestamp()) }} as occurred_at
+    {% if is_incremental() -%}
+        from {{ source('tracking', 'events') }}
+        {{ in_window }}
+    {%- else -%}
+        from source
+    {%- endif %}
 ),
 
 {% if is_incremental() %}
