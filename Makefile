@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 EVENTS ?= 1000000
 SEED ?= 42
 
-.PHONY: demo test lint fmt build lock clean venv
+.PHONY: demo test lint fmt build lock clean venv bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@echo ">> creating $(VENV) from requirements.lock"
@@ -30,6 +30,13 @@ lint: $(STAMP)
 	@$(BIN)/ruff format --check src pytests models
 	@echo ">> sqlfluff (dbt templater)"
 	@$(BIN)/microseg lint
+	@echo ">> sqlfluff (the benchmark's plain DuckDB baseline)"
+	@$(BIN)/sqlfluff lint --templater raw src/microseg/bench_baseline.sql
+
+# Full build, 1% incremental run and plain-DuckDB baseline; results in build/bench
+# (make bench EVENTS=10000000 for 10M).
+bench: $(STAMP)
+	@$(BIN)/microseg bench --events $(EVENTS) --seed $(SEED)
 
 fmt: $(STAMP)
 	@$(BIN)/ruff format src pytests models

@@ -164,6 +164,17 @@ def cmd_lint(args: argparse.Namespace) -> int:
     )
 
 
+# --- bench (issue 8) ------------------------------------------------------------------
+def cmd_bench(args: argparse.Namespace) -> int:
+    from microseg.bench import run_bench
+
+    run_bench(args.events, args.seed, Path(args.out) if args.out else build_dir() / "bench")
+    return 0
+
+
+# --- end bench ----------------------------------------------------------------------
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="microseg", description=__doc__)
     commands = main.add_subparsers(dest="command", required=True)
@@ -231,6 +242,15 @@ def parser() -> argparse.ArgumentParser:
     lint_cmd = commands.add_parser("lint", help="sqlfluff with the dbt templater")
     lint_cmd.add_argument("paths", nargs="*")
     lint_cmd.set_defaults(func=cmd_lint)
+
+    # --- bench (issue 8) ---
+    bench_cmd = commands.add_parser(
+        "bench", help="time a full build, a 1%% incremental run and a plain-DuckDB baseline"
+    )
+    generator_options(bench_cmd)
+    bench_cmd.add_argument("--out", help="results folder (default build/bench)")
+    bench_cmd.set_defaults(func=cmd_bench)
+    # --- end bench ---
     return main
 
 

@@ -1,0 +1,40 @@
+"""The benchmark's plain-DuckDB baseline computes what the project computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import Build, project_var
+from microseg.bench import build_outputs, compare_outputs, run_baseline, segment_matches_sql
+
+
+def test_baseline_agrees_with_the_build(demo_build: Build, tmp_path: Path) -> None:
+    stages = run_baseline(
+        demo_build.data_dir, tmp_path / "baseline.duckdb", str(demo_build.manifest["last_event_at"])
+    )
+    assert list(stages) == ["staging", "sessions", "features", "segments"]
+    agreement = compare_outputs(
+        build_outputs(demo_build.db_path, microseg=True),
+        build_outputs(tmp_path / "baseline.duckdb", microseg=False),
+    )
+    assert agreement["sessions"]["microseg"] > 0
+    assert agreement["sessions_equal"], agreement["sessions"]
+    assert agreement["segment_sizes_equal"], agreement["segment_differences"]
+
+
+def test_baseline_rules_come_from_the_catalogue() -> None:
+    variables = {
+        name: project_var(name)
+        for name in ("microseg__segments", "microseg__rfm_classes", "microseg__min_interactions")
+    }
+    sql = segment_matches_sql(variables)
+    selects = sql.split("\nunion all\n")
+    assert len(selects) == len(variables["microseg__segments"]) + len(
+        variables["microseg__rfm_classes"]
+    )
+    champions = next(s for s in selects if "'rfm_champions'" in s)
+    # Nested under customers: its own rule and the parent's, each with its minimum.
+    assert "(rfm_class = 'champions') and interactions >= 3" in champions
+    assert "(purchases > 0) and interactions >= 3" in champions
+    abandoners = next(s for s in selects if "'cart_abandoners_24h'" in s)
+    assert "interactions >= 1" in abandoners

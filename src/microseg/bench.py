@@ -1,0 +1,575 @@
+"""`microseg bench`: measure a full build, a 1% incremental run and a plain-DuckDB baseline.
+
+Every measured step runs in its own child process (`python -m microseg.bench <step> ...`),
+so each has its own peak RSS (from os.wait4) and nothing is shared between steps. Results
+go to `<out>/results-<events>.json` and `<out>/results-<events>.md`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from microseg.project import project_dir, run_dbt
+
+BASELINE_SQL = Path(__file__).with_name("bench_baseline.sql")
+# Stages compared with the baseline; the others (activation, tests, hooks) have no baseline.
+COMPARED_STAGES = ("staging", "sessions", "features", "segments")
+# Share of events (by received_at) in the first build; the rest arrive incrementally.
+FIRST_BATCH_SHARE = 0.99
+
+
+@dataclass
+class Step:
+    """One child process: wall time, peak RSS, CPU time, exit code, and what it reported.
+
+    other_cpu_s is CPU time the machine spent on anything but this step while it ran
+    (including VM steal): a busy machine makes a measurement slower, so it is recorded.
+    """
+
+    name: str
+    seconds: float
+    peak_rss_mib: float
+    cpu_s: float
+    other_cpu_s: float
+    returncode: int
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+# --- child processes ----------------------------------------------------------------
+#
+# A child reports its own peak RSS (VmHWM of /proc/self/status) on its last output line.
+# Not ru_maxrss: on Linux a child's ru_maxrss starts from the parent's peak at fork (the
+# kernel carries the pre-exec high-water mark over exec), which would report the parent.
+
+
+def _peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (user, nice, system, irq, softirq, steal)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _report(detail: dict[str, Any]) -> int:
+    print(json.dumps({**detail, "peak_rss_mib": _peak_rss_mib()}))
+    return 0
+
+
+def _run_child(name: str, args: list[str], log_dir: Path) -> Step:
+    """Run `python -m microseg.bench <args>` in its own process and measure it."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("w") as log:
+        busy, started = _busy_cpu_seconds(), time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "microseg.bench", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=project_dir(),
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds, busy = time.perf_counter() - started, _busy_cpu_seconds() - busy
+    returncode = os.waitstatus_to_exitcode(status)
+    # The report is the last JSON line; libraries may still write to stderr at exit
+    # (nanobind's leak warnings after GX, for one).
+    reports = [line for line in log_path.read_text().splitlines() if line.startswith('{"')]
+    detail = json.loads(reports[-1]) if reports else {}
+    cpu = usage.ru_utime + usage.ru_stime
+    step = Step(
+        name,
+        seconds=round(seconds, 2),
+        peak_rss_mib=detail.pop("peak_rss_mib", 0.0),
+        cpu_s=round(cpu, 1),
+        other_cpu_s=round(max(busy - cpu, 0.0), 1),
+        returncode=returncode,
+        detail=detail,
+    )
+    state = "ok" if returncode == 0 else f"FAILED ({returncode}), see {log_path}"
+    print(
+        f"  {name:<24} {step.seconds:8.1f} s  {step.peak_rss_mib:8.0f} MiB  "
+        f"{step.cpu_s:7.1f} CPU s  {step.other_cpu_s:6.1f} CPU s others  {state}",
+        flush=True,
+    )
+    return step
+
+
+def _child_cli(argv: list[str]) -> int:
+    """Child: a `microseg` command (`cli <command> <args>`)."""
+    from microseg.cli import main as cli_main
+
+    return cli_main(argv) or _report({})
+
+
+def _child_split(argv: list[str]) -> int:
+    """Child: write the first batch (`split <full_dir> <first_dir> <last_event_at>`)."""
+    full_dir, first_dir, last_event_at = argv
+    return _report(_split_batches(Path(full_dir), Path(first_dir), last_event_at))
+
+
+def _child_dbt(argv: list[str]) -> int:
+    """Child: one dbt command on DuckDB (`dbt <data_dir> <db> <as_of> <dbt args>`)."""
+    data_dir, db_path, as_of, *dbt_args = argv
+    result = run_dbt(dbt_args, data_dir=Path(data_dir), db_path=Path(db_path), as_of=as_of)
+    return _report({}) if result.success else 1
+
+
+def _child_baseline(argv: list[str]) -> int:
+    """Child: the baseline script, stage by stage (`baseline <data_dir> <db> <as_of>`)."""
+    data_dir, db_path, as_of = argv
+    return _report({"stages": run_baseline(Path(data_dir), Path(db_path), as_of)})
+
+
+# --- baseline -----------------------------------------------------------------------
+
+
+def _project_vars() -> dict[str, Any]:
+    return yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"]
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def segment_matches_sql(variables: dict[str, Any]) -> str:
+    """The default catalogue's rules as one select (person_key, segment_key, priority).
+
+    The same catalogue as macros/segments: microseg__segments plus one rfm_<class> segment
+    per RFM class under `customers`; a segment needs its rule, its minimum interactions and
+    its parent's full condition.
+    """
+    entries = list(variables["microseg__segments"])
+    for number, rfm in enumerate(variables["microseg__rfm_classes"], start=1):
+        entries.append(
+            {"key": f"rfm_{rfm['key']}", "rule": f"rfm_class = '{rfm['key']}'",
+             "parent": "customers", "priority": 800 + number}
+        )  # fmt: skip
+    by_key = {entry["key"]: entry for entry in entries}
+
+    def condition(entry: dict[str, Any]) -> str:
+        minimum = entry.get("min_interactions", variables["microseg__min_interactions"])
+        own = f"({entry['rule']}) and interactions >= {minimum}"
+        return f"{own} and {condition(by_key[entry['parent']])}" if entry.get("parent") else own
+
+    return "\nunion all\n".join(
+        f"select person_key, '{entry['key']}' as segment_key, {entry['priority']} as priority "
+        f"from bl_person_features where {condition(entry)}"
+        for entry in entries
+    )
+
+
+def _baseline_stages() -> list[tuple[str, str]]:
+    parts = re.split(r"^-- stage: (\w+)\s*$", BASELINE_SQL.read_text(), flags=re.MULTILINE)
+    return list(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def duckdb_settings() -> dict[str, str]:
+    """The profile's DuckDB settings (profiles.yml), so the baseline runs on the same terms."""
+    settings = {
+        "threads": os.environ.get("MICROSEG_THREADS", "2"),
+        "memory_limit": os.environ.get("MICROSEG_DUCKDB_MEMORY_LIMIT", "8GB"),
+        "preserve_insertion_order": "false",
+    }
+    if temp := os.environ.get("MICROSEG_DUCKDB_TEMP_DIRECTORY"):
+        settings["temp_directory"] = temp
+    return settings
+
+
+def run_baseline(data_dir: Path, db_path: Path, as_of: str) -> dict[str, float]:
+    """Run bench_baseline.sql on the raw Parquet in data_dir; seconds per stage."""
+    variables = _project_vars()
+    db_path.unlink(missing_ok=True)
+    con = duckdb.connect(str(db_path))
+    for name, value in duckdb_settings().items():
+        con.execute(f"set {name} = {_literal(value)}")
+    inputs: dict[str, object] = {
+        "events_path": str(data_dir / "events.parquet"),
+        "customers_path": str(data_dir / "customers.parquet"),
+        "seeds_dir": str(project_dir() / "seeds"),
+        "email_pattern": variables["microseg__email_pattern"],
+    }
+    for name, value in inputs.items():
+        con.execute(f"set variable {name} = {_literal(value)}")
+    con.execute(f"set variable as_of = cast({_literal(as_of)} as timestamp)")
+    con.execute(
+        "set variable data_start_date = "
+        f"cast({_literal(variables['microseg__data_start_date'])} as timestamp)"
+    )
+    for name in (
+        "max_clock_skew_minutes", "max_event_revenue", "max_event_quantity",
+        "bot_max_events_per_minute", "session_timeout_minutes", "max_session_hours",
+        "cart_abandon_hours", "burst_product_views", "burst_minutes", "category_binge_views",
+        "category_binge_minutes",
+    ):  # fmt: skip
+        con.execute(f"set variable {name} = {_literal(variables['microseg__' + name])}")
+    classes = variables["microseg__rfm_classes"]
+    con.execute(
+        "create or replace table bl_rfm_classes as select * from (values "
+        + ", ".join(f"('{c['key']}', {c['r'][0]}, {c['r'][1]}, {c['fm'][0]}, {c['fm'][1]})"
+                    for c in classes)
+        + ") as classes(key, r_min, r_max, fm_min, fm_max)"
+    )  # fmt: skip
+    seconds: dict[str, float] = {}
+    for stage, sql in _baseline_stages():
+        started = time.perf_counter()
+        if stage == "segments":
+            con.execute(
+                f"create or replace view bl_segment_matches as {segment_matches_sql(variables)}"
+            )
+        con.execute(sql)
+        seconds[stage] = round(time.perf_counter() - started, 3)
+    con.close()
+    return seconds
+
+
+# --- the benchmark ------------------------------------------------------------------
+
+
+def _split_batches(full_dir: Path, first_dir: Path, last_event_at: str) -> dict[str, Any]:
+    """The first batch: everything received up to the 99th percentile of received_at (rows
+    without a receipt time included). The rest arrives later; late events among it are
+    counted from the raw rows."""
+    first_dir.mkdir(parents=True, exist_ok=True)
+    for table in ("customers", "consents"):
+        shutil.copy(full_dir / f"{table}.parquet", first_dir / f"{table}.parquet")
+    events = f"'{full_dir / 'events.parquet'}'"
+    con = duckdb.connect()
+    cut = con.execute(f"select quantile_disc(received_at, {FIRST_BATCH_SHARE}) from {events}")
+    cutoff = cut.fetchone()[0]
+    con.execute(
+        f"copy (select * from {events} where coalesce(received_at <= ?, true)) "
+        f"to '{first_dir / 'events.parquet'}' (format parquet, compression zstd)",
+        [cutoff],
+    )
+    names = ("raw_rows", "first_batch_rows", "appended_rows", "appended_occurred_before_cutoff",
+             "appended_received_24h_or_more_late", "appended_resent_copies",
+             "appended_received_after_last_event_at")  # fmt: skip
+    counts = con.execute(
+        f"""
+        select
+            count(*),
+            count(*) filter (where coalesce(received_at <= $cut, true)),
+            count(*) filter (where received_at > $cut),
+            count(*) filter (where received_at > $cut and occurred_at <= $cut),
+            count(*) filter (
+                where received_at > $cut and received_at - occurred_at >= interval 1 day),
+            count(*) filter (where received_at > $cut and event_id in (
+                select event_id from {events} where received_at <= $cut)),
+            count(*) filter (where received_at > $cut and received_at > $last)
+        from {events}
+        """,
+        {"cut": cutoff, "last": last_event_at},
+    ).fetchone()
+    con.close()
+    return {"cutoff": str(cutoff), **dict(zip(names, counts, strict=True))}
+
+
+def _build_stats(target_dir: Path) -> dict[str, dict[str, float]]:
+    """Seconds per stage and per model from run_results.json, staged by folder (fqn)."""
+    nodes = json.loads((target_dir / "manifest.json").read_text())["nodes"]
+    results = json.loads((target_dir / "run_results.json").read_text())["results"]
+    stages: dict[str, float] = {}
+    models: dict[str, float] = {}
+    for result in results:
+        unique_id, seconds = result["unique_id"], result.get("execution_time") or 0.0
+        kind = unique_id.split(".")[0]
+        fqn = nodes.get(unique_id, {}).get("fqn", [])
+        if kind in ("test", "unit_test"):
+            stage = "tests"
+        elif kind == "seed" or (len(fqn) > 2 and fqn[1] == "staging"):
+            stage = "staging"
+        elif kind == "snapshot":
+            stage = "segments"
+        elif kind == "model" and len(fqn) > 2:
+            stage = fqn[2]
+        else:
+            stage = "hooks"
+        stages[stage] = stages.get(stage, 0.0) + seconds
+        if kind in ("model", "seed", "snapshot"):
+            models[unique_id.split(".", 2)[-1]] = round(seconds, 3)
+    return {"stages": {k: round(v, 3) for k, v in stages.items()}, "models": models}
+
+
+def _file_mib(path: Path) -> float:
+    files = [path, path.with_name(path.name + ".wal")]
+    return round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 1)
+
+
+def build_outputs(db_path: Path, microseg: bool) -> dict[str, Any]:
+    """Session count and segment sizes (members, primaries) of a built database."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        sessions, memberships = (
+            ("main_marts.fct_sessions", "main_marts.fct_segment_memberships")
+            if microseg
+            else ("bl_sessions", "bl_segment_memberships")
+        )
+        rows = con.execute(
+            f"select segment_key, count(*), count(*) filter (where is_primary) "
+            f"from {memberships} group by 1 order by 1"
+        ).fetchall()
+        return {
+            "sessions": con.execute(f"select count(*) from {sessions}").fetchone()[0],
+            "segments": {key: {"members": n, "primary": p} for key, n, p in rows},
+        }
+    finally:
+        con.close()
+
+
+def compare_outputs(microseg: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    keys = sorted(set(microseg["segments"]) | set(baseline["segments"]))
+    empty = {"members": 0, "primary": 0}
+    differences = {
+        key: {"microseg": microseg["segments"].get(key, empty),
+              "baseline": baseline["segments"].get(key, empty)}
+        for key in keys
+        if microseg["segments"].get(key) != baseline["segments"].get(key)
+    }  # fmt: skip
+    return {
+        "sessions": {"microseg": microseg["sessions"], "baseline": baseline["sessions"]},
+        "sessions_equal": microseg["sessions"] == baseline["sessions"],
+        "segment_sizes_equal": not differences,
+        "segment_differences": differences,
+        "segments_compared": len(keys),
+    }
+
+
+def _same_data(manifest_path: Path, events: int, seed: int) -> bool:
+    if not manifest_path.exists():
+        return False
+    generator = json.loads(manifest_path.read_text())["generator"]
+    return bool(generator["events"] == events and generator["seed"] == seed)
+
+
+def run_bench(events: int, seed: int, out_dir: Path) -> dict[str, Any]:
+    """Generate (or reuse) the data, time every step in a child process, write the results."""
+    full_dir = out_dir / "data" / f"events-{events}-seed-{seed}"
+    run_dir = out_dir / f"run-{events}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    first_dir, logs, db_path = (
+        run_dir / "first_batch",
+        run_dir / "logs",
+        run_dir / "microseg.duckdb",
+    )
+    steps: dict[str, Step] = {}
+
+    def child(name: str, *args: str) -> Step:
+        steps[name] = _run_child(name, list(args), logs)
+        if steps[name].returncode != 0:
+            raise SystemExit(f"bench step {name} failed; see {logs / name}.log")
+        return steps[name]
+
+    def dbt(name: str, data_dir: Path, as_of: str, *args: str) -> None:
+        child(name, "dbt", str(data_dir), str(db_path), as_of, *args)
+
+    print(f"microseg bench: {events:,} events, seed {seed}, results in {out_dir}")
+    if not _same_data(full_dir / "manifest.json", events, seed):
+        child("generate", "cli", "generate", "--events", str(events), "--seed", str(seed),
+              "--data-dir", str(full_dir))  # fmt: skip
+    last_event_at = str(json.loads((full_dir / "manifest.json").read_text())["last_event_at"])
+    batches = child("split", "split", str(full_dir), str(first_dir), last_event_at).detail
+    first_clock = batches["cutoff"]
+
+    # dbt's fixed cost. A parse after --vars changed is a full re-parse (the as-of clock is a
+    # var, so each batch's clock costs one); a run selecting nothing with the same vars is
+    # the warm start-up every build pays (imports, partial parse, connection).
+    dbt("dbt_parse_vars_changed", first_dir, first_clock, "parse")
+    dbt("dbt_startup", first_dir, first_clock, "run", "--select", "microseg_selects_nothing")
+    dbt("full_build", first_dir, first_clock, "build", "--full-refresh")
+    full = {**_build_stats(run_dir / "target"), "db_mib": _file_mib(db_path)}
+    full_outputs = build_outputs(db_path, microseg=True)
+
+    dbt("dbt_parse_vars_changed_2", full_dir, last_event_at, "parse")
+    dbt("incremental_build", full_dir, last_event_at, "build")
+    incremental = {**_build_stats(run_dir / "target"), "db_mib": _file_mib(db_path)}
+    incremental_outputs = build_outputs(db_path, microseg=True)
+
+    # The Great Expectations quality gate on the incrementally built database.
+    validate = asdict(child("validate", "cli", "validate", "--data-dir", str(full_dir),
+                            "--db", str(db_path)))  # fmt: skip
+
+    baseline_db = run_dir / "baseline.duckdb"
+    baseline: dict[str, Any] = {}
+    agreements = {}
+    for name, data_dir, clock, build, outputs in (
+        ("baseline", first_dir, first_clock, "full_build", full_outputs),
+        ("baseline_all_events", full_dir, last_event_at, "incremental_build", incremental_outputs),
+    ):
+        baseline[name] = child(name, "baseline", str(data_dir), str(baseline_db), clock).detail[
+            "stages"
+        ]
+        agreements[build] = compare_outputs(outputs, build_outputs(baseline_db, microseg=False))
+    baseline["db_mib"] = _file_mib(baseline_db)
+
+    results = {
+        "events": events,
+        "seed": seed,
+        "measured_at": datetime.now().isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "duckdb_settings": duckdb_settings(),
+        "batches": batches,
+        "steps": {name: asdict(step) for name, step in steps.items()},
+        "full_build": full,
+        "incremental_build": incremental,
+        "validate": validate,
+        "baseline": baseline,
+        "agreement": agreements,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"results-{events}.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = render_markdown(results)
+    (out_dir / f"results-{events}.md").write_text(markdown)
+    print(markdown)
+    return results
+
+
+def _machine() -> dict[str, Any]:
+    memory = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )  # fmt: skip
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(memory / 2**20, 1),
+        "python": sys.version.split()[0],
+        "duckdb": duckdb.__version__,
+    }
+
+
+# --- report -------------------------------------------------------------------------
+
+
+def _rate(events: int, seconds: float | None) -> str:
+    return f"{events / seconds:,.0f}" if seconds else "n/a"
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    return f"{numerator / denominator:.2f}" if numerator is not None and denominator else "n/a"
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    steps, batches, machine = results["steps"], results["batches"], results["machine"]
+    full, later = results["full_build"]["stages"], results["incremental_build"]["stages"]
+    baseline: dict[str, float] = results["baseline"]["baseline"]
+    events = batches["first_batch_rows"]
+    lines = [
+        f"# microseg bench: {results['events']:,} events, seed {results['seed']}",
+        "",
+        f"{machine['cpus']} cores, {machine['memory_gib']} GiB RAM, DuckDB {machine['duckdb']}, "
+        f"Python {machine['python']}; DuckDB settings {results['duckdb_settings']}; "
+        f"measured {results['measured_at']}.",
+        "",
+        f"Full build: `dbt build --full-refresh` on the {events:,} raw events received up to "
+        f"{batches['cutoff']} (the 99th percentile of received_at). Incremental: `dbt build` "
+        f"after {batches['appended_rows']:,} more rows arrived: "
+        f"{batches['appended_occurred_before_cutoff']:,} late (happened before the cut-off), "
+        f"{batches['appended_received_24h_or_more_late']:,} received 24 h or more after they "
+        f"happened, {batches['appended_resent_copies']:,} re-sent copies of loaded events, "
+        f"{batches['appended_received_after_last_event_at']:,} with absurd future receipt times.",
+        "",
+        "Stage seconds are sums of dbt's node execution times (run_results.json); with 2 dbt "
+        "threads two nodes can share the cores, so sums can exceed the wall time. Events/s is "
+        "the step's raw events divided by seconds. The baseline is bench_baseline.sql on the "
+        "same Parquet (no quarantine, no tests, no activation). CPU s of other processes is "
+        "what the machine spent on anything else during a step: more than a few seconds means "
+        "something else competed for the cores and the step's times are inflated.",
+        "",
+        "| stage | full build s | events/s | baseline s | events/s | microseg / baseline "
+        "| incremental s | incremental / full |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for stage in (*COMPARED_STAGES, "activation", "tests"):
+        ours, theirs = full.get(stage, 0.0), baseline.get(stage)
+        lines.append(
+            f"| {stage} | {ours:.1f} | {_rate(events, ours)} | {_seconds(theirs)} | "
+            f"{_rate(events, theirs)} | {_ratio(ours, theirs)} | {later.get(stage, 0.0):.1f} | "
+            f"{_ratio(later.get(stage, 0.0), ours)} |"
+        )
+    ours, theirs = sum(full.get(s, 0.0) for s in COMPARED_STAGES), sum(baseline.values())
+    incremental = sum(later.get(s, 0.0) for s in COMPARED_STAGES)
+    full_wall, base_wall = steps["full_build"]["seconds"], steps["baseline"]["seconds"]
+    validate = results["validate"]
+    incremental_wall, startup = (
+        steps["incremental_build"]["seconds"],
+        steps["dbt_startup"]["seconds"],
+    )
+    lines += [
+        f"| **compared stages** | {ours:.1f} | {_rate(events, ours)} | {theirs:.1f} | "
+        f"{_rate(events, theirs)} | {_ratio(ours, theirs)} | {incremental:.1f} | "
+        f"{_ratio(incremental, ours)} |",
+        f"| **wall time of the step** | {full_wall:.1f} | {_rate(events, full_wall)} | "
+        f"{base_wall:.1f} | {_rate(events, base_wall)} | {_ratio(full_wall, base_wall)} | "
+        f"{incremental_wall:.1f} | {_ratio(incremental_wall, full_wall)} |",
+        "",
+        "| step (own process) | wall s | peak RSS MiB | CPU s | CPU s of other processes |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {name} | {step['seconds']:.1f} | {step['peak_rss_mib']:,.0f} | {step['cpu_s']:.1f} "
+            f"| {step['other_cpu_s']:.1f} |"
+            for name, step in steps.items()
+        ),
+        "",
+        f"- dbt start-up: {startup:.1f} s (`dbt run` selecting nothing, warm partial parse); "
+        f"{steps['dbt_parse_vars_changed']['seconds']:.1f} s for `dbt parse` after --vars "
+        "changed (a full re-parse; each new as-of clock costs one, not counted in the builds).",
+        f"- Target full build <= 1.5 x baseline + start-up = {1.5 * base_wall + startup:.1f} s; "
+        f"measured {full_wall:.1f} s (`dbt build`, tests included). Incremental / full: "
+        f"{_ratio(incremental_wall, full_wall)} (target < 0.10).",
+        f"- DuckDB file: {results['full_build']['db_mib']:,} MiB after the full build, "
+        f"{results['incremental_build']['db_mib']:,} MiB after the incremental run; baseline "
+        f"file {results['baseline']['db_mib']:,} MiB.",
+        f"- `microseg validate` (Great Expectations gate, after the incremental build): "
+        f"{validate['seconds']:.1f} s, peak RSS {validate['peak_rss_mib']:,.0f} MiB.",
+    ]
+    for build, agreement in results["agreement"].items():
+        sessions = agreement["sessions"]
+        segments = (
+            f"equal for all {agreement['segments_compared']} segments"
+            if agreement["segment_sizes_equal"]
+            else "DIFFERENT: " + json.dumps(agreement["segment_differences"])
+        )
+        lines.append(
+            f"- {build} vs baseline on the same events: sessions {sessions['microseg']:,} vs "
+            f"{sessions['baseline']:,} ({'equal' if agreement['sessions_equal'] else 'DIFFERENT'})"
+            f"; segment sizes (members, primary members) {segments}."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    children = {
+        "cli": _child_cli,
+        "split": _child_split,
+        "dbt": _child_dbt,
+        "baseline": _child_baseline,
+    }
+    return children[args[0]](args[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
