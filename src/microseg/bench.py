@@ -151,6 +151,19 @@ def _literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+# Columns the ML models add (int_persons_scored): rules reading them are not in the baseline.
+ML_COLUMNS = ("cluster_label", "purchase_propensity_percentile", "churn_risk_percentile")
+
+
+def rule_segments(variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """Catalogue entries whose rules read only fct_person_features (no ML column)."""
+    return [
+        entry
+        for entry in variables["microseg__segments"]
+        if not any(column in entry["rule"] for column in ML_COLUMNS)
+    ]
+
+
 def segment_matches_sql(variables: dict[str, Any]) -> str:
     """The default catalogue's rules as one select (person_key, segment_key, priority).
 
@@ -158,7 +171,7 @@ def segment_matches_sql(variables: dict[str, Any]) -> str:
     per RFM class under `customers`; a segment needs its rule, its minimum interactions and
     its parent's full condition.
     """
-    entries = list(variables["microseg__segments"])
+    entries = rule_segments(variables)
     for number, rfm in enumerate(variables["microseg__rfm_classes"], start=1):
         entries.append(
             {"key": f"rfm_{rfm['key']}", "rule": f"rfm_class = '{rfm['key']}'",
@@ -316,14 +329,26 @@ def _file_mib(path: Path) -> float:
 
 
 def build_outputs(db_path: Path, microseg: bool) -> dict[str, Any]:
-    """Session count and segment sizes (members, primaries) of a built database."""
+    """Session count and segment sizes (members, primaries) of a built database. microseg's
+    primaries are recomputed among the baseline's segments (no ML segment), which take
+    primaries from them by priority."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        sessions, memberships = (
-            ("main_marts.fct_sessions", "main_marts.fct_segment_memberships")
-            if microseg
-            else ("bl_sessions", "bl_segment_memberships")
-        )
+        if microseg:
+            sessions = "main_marts.fct_sessions"
+            variables = _project_vars()
+            compared = ["fallback", *(entry["key"] for entry in rule_segments(variables))]
+            compared += [f"rfm_{rfm['key']}" for rfm in variables["microseg__rfm_classes"]]
+            memberships = f"""(
+                select
+                    segment_key,
+                    row_number() over (partition by person_key order by priority) = 1
+                        as is_primary
+                from main_marts.fct_segment_memberships
+                where segment_key in ({", ".join(_literal(key) for key in compared)})
+            )"""
+        else:
+            sessions, memberships = "bl_sessions", "bl_segment_memberships"
         rows = con.execute(
             f"select segment_key, count(*), count(*) filter (where is_primary) "
             f"from {memberships} group by 1 order by 1"
@@ -502,7 +527,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "| incremental s | incremental / full |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for stage in (*COMPARED_STAGES, "activation", "tests"):
+    for stage in (*COMPARED_STAGES, "ml", "activation", "tests"):
         ours, theirs = full.get(stage, 0.0), baseline.get(stage)
         lines.append(
             f"| {stage} | {ours:.1f} | {_rate(events, ours)} | {_seconds(theirs)} | "
