@@ -25,7 +25,7 @@ import yaml
 from microseg.project import project_dir, run_dbt
 
 BASELINE_SQL = Path(__file__).with_name("bench_baseline.sql")
-# Stages compared with the baseline; the others (activation, tests, hooks) have no baseline.
+# Stages compared with the baseline; the others (ml, activation, tests, hooks) have none.
 COMPARED_STAGES = ("staging", "sessions", "features", "segments")
 # Share of events (by received_at) in the first build; the rest arrive incrementally.
 FIRST_BATCH_SHARE = 0.99

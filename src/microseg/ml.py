@@ -81,7 +81,6 @@ class Settings:
     random_seed: int
     fit_sample_size: int
     retrain_after_days: int
-    prediction_window_days: int
     min_interactions: int
     cluster_features: list[str]
     cluster_k_range: list[int]

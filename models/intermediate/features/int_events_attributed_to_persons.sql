@@ -50,18 +50,6 @@ window_rows as (
     where received_at > (select window_start from window_bounds) or received_at is null
 ),
 
-affected as (
-    select {{ dbt.concat(["'device:'", 'anonymous_id']) }} as attribution_key
-    from window_rows
-    where anonymous_id is not null
-
-    union
-
-    select {{ dbt.concat(["'user:'", 'user_id']) }} as attribution_key
-    from window_rows
-    where user_id is not null
-),
-
 affected_devices as (
     select distinct anonymous_id
     from window_rows
@@ -72,6 +60,16 @@ affected_users as (
     select distinct user_id
     from window_rows
     where user_id is not null
+),
+
+affected as (
+    select {{ dbt.concat(["'device:'", 'anonymous_id']) }} as attribution_key
+    from affected_devices
+
+    union all
+
+    select {{ dbt.concat(["'user:'", 'user_id']) }} as attribution_key
+    from affected_users
 ),
 
 {% endif %}
