@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from microseg.publish import PUBLISHED_SCHEMA as PUBLISHED_SCHEMA
+from microseg.rules import KEY_PATTERN, CatalogueError
 
 SYNC_TABLES = ("sync_email_audiences", "sync_ad_audiences", "sync_crm_traits")
 # Per-segment upload lists: table, the columns a destination takes, and the list folder.
@@ -24,13 +25,18 @@ class NothingPublished(Exception):
     """The schema to export from does not exist yet."""
 
 
+class UnsafeExport(CatalogueError):
+    """A segment key is not a valid key, or a file would land outside the output folder."""
+
+
 def export(
     db_path: Path, out_dir: Path, file_format: str = "csv", schema: str = PUBLISHED_SCHEMA
 ) -> dict[str, int]:
     """Write every sync table whole, plus one list per segment without holdout members.
 
     Reads the published copies unless told otherwise. Returns rows written per file,
-    relative to out_dir.
+    relative to out_dir. Writes nothing outside out_dir: a segment key that is not a valid
+    key (microseg.rules.KEY_PATTERN) or a path resolving elsewhere raises UnsafeExport.
     """
     options = "(format csv, header)" if file_format == "csv" else "(format parquet)"
     written: dict[str, int] = {}
@@ -42,24 +48,41 @@ def export(
         if schema not in schemas:
             raise NothingPublished(f"{db_path} has no schema {schema}: run `microseg publish`")
 
-        def write(query: str, relative: str) -> None:
-            path = out_dir / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            con.execute(f"copy ({query}) to '{path}' {options}")
-            written[relative] = con.execute(f"select count(*) from ({query})").fetchone()[0]
+        root = out_dir.resolve()
 
-        for table in SYNC_TABLES:
-            write(f"select * from {schema}.{table} order by 1", f"{table}.{file_format}")
+        def write(query: str, relative: str, parameters: list[str] | None = None) -> None:
+            path = (root / relative).resolve()
+            if not path.is_relative_to(root):
+                raise UnsafeExport(f"refusing to write {relative}: it resolves outside {root}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            target = str(path).replace("'", "''")
+            con.execute(f"copy ({query}) to '{target}' {options}", parameters)
+            written[relative] = con.execute(
+                f"select count(*) from ({query})", parameters
+            ).fetchone()[0]
+
+        # Every segment key names a file: check them all before writing anything.
+        lists: list[tuple[str, str, str, str]] = []
         for table, columns, folder in SEGMENT_LISTS:
             segments = con.execute(
                 f"select distinct segment_key from {schema}.{table} order by 1"
             ).fetchall()
             for (segment,) in segments:
-                write(
-                    f"select {columns} from {schema}.{table} "
-                    f"where segment_key = '{segment}' and not is_holdout order by 1",
-                    f"{folder}/{segment}.{file_format}",
-                )
+                if not isinstance(segment, str) or not KEY_PATTERN.fullmatch(segment):
+                    raise UnsafeExport(
+                        f"{schema}.{table} has segment_key {segment!r}, not a valid key "
+                        "(^[a-z][a-z0-9_]{0,62}$): refusing to name a file after it"
+                    )
+                lists.append((table, columns, folder, segment))
+        for table in SYNC_TABLES:
+            write(f"select * from {schema}.{table} order by 1", f"{table}.{file_format}")
+        for table, columns, folder, segment in lists:
+            write(
+                f"select {columns} from {schema}.{table} "
+                "where segment_key = ? and not is_holdout order by 1",
+                f"{folder}/{segment}.{file_format}",
+                [segment],
+            )
     finally:
         con.close()
     return written
