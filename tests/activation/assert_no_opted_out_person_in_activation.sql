@@ -1,23 +1,28 @@
--- No sync table carries a person whose current consent for the channel's purpose is not
--- a grant (withdrawn, refused, or never given).
+-- No sync table carries a person whose consent in force for the channel's purpose is not a
+-- grant (withdrawn, refused, never given, or failed closed). Derived here from every consent
+-- record that names the person, whatever staging made of it (clean, duplicate or
+-- quarantined), without the ranking in base_crm__consent_decisions: a person may be synced
+-- only with a dated, readable grant for the purpose that no other record outweighs. A record
+-- outweighs a grant when it is not itself a grant (an explicit withdrawal, an unreadable
+-- value, an unknown purpose: every purpose) and is dated at or after it, or has no usable time.
 {%- set purposes = var('microseg__channel_consent_purposes') %}
+{%- set known_purposes = var('microseg__consent_purposes') %}
 
 with
 
-consents as (
-    select * from {{ ref('stg_crm__consents') }}
-),
-
-persons as (
-    select * from {{ ref('dim_persons') }}
-),
-
-granted as (
+records as (
     select
         user_id,
-        purpose
-    from consents
-    where is_current and is_granted
+        purpose,
+        recorded_at,
+        coalesce(purpose in ('{{ known_purposes | join("', '") }}'), false) as is_known_purpose,  -- noqa: LT05
+        coalesce(is_granted, false) as is_granted
+    from {{ ref('base_crm__consents') }}
+    where user_id is not null
+),
+
+customers as (
+    select * from {{ ref('stg_crm__customers') }}
 ),
 
 synced as (
@@ -29,15 +34,14 @@ synced as (
 
     union all
 
-    select
+    -- Ad lists carry only the e-mail hash: every user with that e-mail is synced.
+    select distinct
         'sync_ad_audiences' as sync_table,
         '{{ purposes.ads }}' as purpose,
-        persons.user_id
+        customers.user_id
     from {{ ref('sync_ad_audiences') }} as ad_audiences
-    inner join {{ ref('fct_segment_memberships') }} as memberships
-        on ad_audiences.audience_member_id = memberships.membership_id
-    inner join persons
-        on memberships.person_key = persons.person_key
+    inner join customers
+        on ad_audiences.email_sha256_unsalted = {{ microseg.hashed_email('customers.email', salted=false) }}
 
     union all
 
@@ -46,10 +50,51 @@ synced as (
         '{{ purposes.crm }}' as purpose,
         user_id
     from {{ ref('sync_crm_traits') }}
+),
+
+synced_pairs as (
+    select distinct
+        user_id,
+        purpose
+    from synced
+),
+
+last_grants as (
+    select
+        user_id,
+        purpose,
+        max(recorded_at) as last_granted_at
+    from records
+    where is_granted and is_known_purpose and recorded_at is not null
+    group by 1, 2
+),
+
+-- Everything that is not a dated grant for a known purpose, applied to the synced pairs.
+outweighing as (
+    select
+        synced_pairs.user_id,
+        synced_pairs.purpose,
+        max(records.recorded_at) as last_withdrawn_at,
+        count(case when records.recorded_at is null then 1 end) as undated_records
+    from synced_pairs
+    inner join records
+        on
+            synced_pairs.user_id = records.user_id
+            and (synced_pairs.purpose = records.purpose or not records.is_known_purpose)
+    where not (records.is_granted and records.is_known_purpose and records.recorded_at is not null)
+    group by 1, 2
 )
 
-select synced.*
+select
+    synced.*,
+    last_grants.last_granted_at,
+    outweighing.last_withdrawn_at,
+    outweighing.undated_records
 from synced
-left join granted
-    on synced.user_id = granted.user_id and synced.purpose = granted.purpose
-where granted.user_id is null
+left join last_grants
+    on synced.user_id = last_grants.user_id and synced.purpose = last_grants.purpose
+left join outweighing
+    on synced.user_id = outweighing.user_id and synced.purpose = outweighing.purpose
+where last_grants.last_granted_at is null
+    or outweighing.undated_records > 0
+    or last_grants.last_granted_at <= outweighing.last_withdrawn_at

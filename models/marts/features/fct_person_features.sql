@@ -14,8 +14,8 @@ customers as (
     select * from {{ ref('stg_crm__customers') }}
 ),
 
-consents as (
-    select * from {{ ref('stg_crm__consents') }}
+consent_states as (
+    select * from {{ ref('stg_crm__consent_states') }}
 ),
 
 activity as (
@@ -59,9 +59,8 @@ current_consents as (
         {% for purpose in var('microseg__consent_purposes') -%}
             {{ dbt.bool_or("purpose = '" ~ purpose ~ "' and is_granted") }} as has_consent_{{ purpose }},
         {% endfor -%}
-        max(recorded_at) as consent_updated_at
-    from consents
-    where is_current
+        max(decided_at) as consent_updated_at
+    from consent_states
     group by 1
 ),
 

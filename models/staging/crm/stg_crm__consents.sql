@@ -1,7 +1,7 @@
 with
 
-base_consents as (
-    select * from {{ ref('base_crm__consents') }}
+decisions as (
+    select * from {{ ref('base_crm__consent_decisions') }}
 ),
 
 final as (
@@ -12,10 +12,8 @@ final as (
         is_granted,
         recorded_at,
         consent_source,
-        row_number() over (
-            partition by user_id, purpose order by recorded_at desc
-        ) = 1 as is_current
-    from base_consents
+        is_in_force as is_current
+    from decisions
     where row_status = 'clean'
 )
 

@@ -5,31 +5,50 @@ source as (
     from {{ source('crm', 'consents') }}
 ),
 
+consent_value_mapping as (
+    select * from {{ ref('consent_value_mapping') }}
+),
+
+-- The raw flag may arrive as a boolean, a number or text: its trimmed, lower-cased text
+-- is looked up in the seed. Anything the seed does not list (null, empty, unknown) has
+-- no is_granted and counts as a withdrawal downstream.
 typed as (
     select
         source.*,
         {{ microseg.raw_row_occurrence() }} as raw_row_occurrence,
         {{ microseg.clean_string('raw_user_id') }} as user_id,
         lower({{ microseg.clean_string('raw_purpose') }}) as purpose,
-        {{ microseg.safe_cast('raw_is_granted', dbt.type_boolean()) }} as is_granted,
+        lower({{ microseg.clean_string('raw_is_granted') }}) as consent_value,
         {{ microseg.safe_cast('raw_recorded_at', dbt.type_timestamp()) }} as recorded_at,
         lower({{ microseg.clean_string('raw_source') }}) as consent_source
     from source
 ),
 
--- Records for the same user, purpose and instant are copies; a withdrawal beats a grant.
+parsed as (
+    select
+        typed.*,
+        consent_value_mapping.is_granted
+    from typed
+    left join consent_value_mapping
+        on typed.consent_value = consent_value_mapping.raw_value
+),
+
+-- Records for the same user, purpose and instant are one decision. A withdrawal beats a
+-- grant whatever its spelling (an unreadable value is a withdrawal too, so it is never a
+-- copy of a grant); an explicit withdrawal is kept before an unreadable one.
 ranked as (
     select
         *,
         row_number() over (
             partition by user_id, purpose, recorded_at
             order by
-                case when is_granted then 1 when not is_granted then 0 else 2 end,
+                case when is_granted then 1 else 0 end,
+                case when is_granted is null then 1 else 0 end,
                 consent_source,
                 raw_row_hash,
                 raw_row_occurrence
         ) as record_rank
-    from typed
+    from parsed
 ),
 
 triaged as (
@@ -65,6 +84,7 @@ final as (
         ])) }} as consent_record_id,
         user_id,
         purpose,
+        consent_value,
         is_granted,
         recorded_at,
         consent_source,
