@@ -59,11 +59,12 @@ def test_hashed_identifiers_are_normalised_sha256(demo_build: Build) -> None:
             select customers.email, ads.email_sha256_unsalted, emails.email_sha256_salted
             from sync_ad_audiences as ads
             inner join fct_segment_memberships as memberships
-                on ads.audience_member_id = memberships.membership_id
+                on ads.audience_member_id = sha256($salt || memberships.membership_id)
             inner join fct_person_features as features using (person_key)
             inner join stg_crm__customers as customers using (user_id)
             left join sync_email_audiences as emails using (user_id)
-            """
+            """,
+            {"salt": salt},
         ).fetchall()
     assert rows
     for email, unsalted, salted in rows:

@@ -1,14 +1,34 @@
-{#- The salt for salted identifiers, from the MICROSEG_HASH_SALT environment variable.
-    Never stored in the repo; a run that needs it fails with a clear message without it. -#}
-{% macro hash_salt() %}
-    {%- set salt = env_var('MICROSEG_HASH_SALT', '') -%}
-    {%- if execute and salt | length < 16 -%}
-        {{ exceptions.raise_compiler_error(
-            'MICROSEG_HASH_SALT must be set to a secret of at least 16 characters '
-            ~ '(the microseg CLI makes one per build directory)') }}
-    {%- endif -%}
-    {%- if "'" in salt -%}
-        {{ exceptions.raise_compiler_error('MICROSEG_HASH_SALT must not contain quotes') }}
-    {%- endif -%}
-    {{ return(salt) }}
+{#- The secret salt for salted identifiers, as a SQL expression the warehouse evaluates:
+    the salt's value is never in the SQL, so neither is it in dbt's logs or artifacts.
+    Never read with env_var (dbt records the values of the variables it reads).
+    DuckDB: the variable microseg_hash_salt, which the dbt-duckdb plugin
+    microseg.dbt_salt_plugin sets on each connection from MICROSEG_HASH_SALT; a query
+    that needs it fails with a clear message when it is missing or too short. Salted
+    columns belong in tables: a view would read the variable of whoever queries it.
+    Snowflake: the secure function <database>.microseg_secrets.hash_salt(), created
+    outside dbt (README, Snowflake); null when it is shorter than 16 characters, which
+    the not_null tests on the salted ids report (Snowflake SQL cannot raise an error). -#}
+{% macro hash_salt_sql() %}
+    {{ return(adapter.dispatch('hash_salt_sql', 'microseg')()) }}
 {% endmacro %}
+
+{% macro default__hash_salt_sql() %}
+    {%- if execute -%}
+        {{ exceptions.raise_compiler_error(
+            'no way to read the hash salt on ' ~ target.type ~ ': add a macro '
+            ~ target.type ~ '__hash_salt_sql (macros/privacy/hash_salt.sql)') }}
+    {%- endif -%}
+{% endmacro %}
+
+{% macro duckdb__hash_salt_sql() -%}
+    {%- set salt = "cast(getvariable('microseg_hash_salt') as varchar)" -%}
+    case when length(coalesce({{ salt }}, '')) >= 16 then {{ salt }} else error(
+        'MICROSEG_HASH_SALT must be set to a secret of at least 16 characters'
+        || ' (production: from the secret store; dev: the microseg CLI sets it)'
+    ) end
+{%- endmacro %}
+
+{% macro snowflake__hash_salt_sql() -%}
+    {%- set salt = target.database ~ '.microseg_secrets.hash_salt()' -%}
+    case when length({{ salt }}) >= 16 then {{ salt }} end
+{%- endmacro %}

@@ -16,7 +16,12 @@ active, so a real Snowflake connection never sees a shim:
   get the source's alias, which is what Snowflake reads them as;
 - persist_docs: `comment on` texts get their quotes escaped (fakesnow stores them in a
   quoted literal as they are), and the multi-column `alter table ... alter "c" comment`,
-  which sqlglot cannot parse, is answered without being run: column comments are not kept.
+  which sqlglot cannot parse, is answered without being run: column comments are not kept;
+- the hash salt: the project reads it from the secure function
+  `<database>.microseg_secrets.hash_salt()` that production creates outside dbt. Each
+  connection gets it as a DuckDB macro returning a DuckDB variable, which is set from
+  MICROSEG_HASH_SALT (read at connect time) with a parameterised statement, so the salt is
+  in no SQL text, as on DuckDB (microseg.dbt_salt_plugin).
 
 Anything else fakesnow cannot run is reported by the tests, not hidden here.
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +39,7 @@ from unittest import mock
 import duckdb
 from sqlglot import exp
 
+from microseg.dbt_salt_plugin import SALT_ENV, VARIABLE, set_salt_variable
 from microseg.project import DbtResult, ensure_hash_salt, project_dir, read_run_results
 
 TARGET = "fakesnow"
@@ -54,6 +61,8 @@ _NOT_RUN = [
     r'\s*alter\s+table\s+\S+\s+alter\s+"[^"]+"\s+comment\s',
 ]
 _TIMESTAMP_TYPES = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
+# Where macros/privacy/hash_salt.sql (snowflake__hash_salt_sql) reads the salt, per database.
+SALT_SCHEMA, SALT_FUNCTION = "microseg_secrets", "hash_salt"
 
 
 def _permanent_temporary_tables(node: exp.Expr) -> exp.Expr:
@@ -133,12 +142,38 @@ def _keep_try_cast(to_timestamp: Callable[[exp.Expr], exp.Expr]) -> Callable[[ex
     return transform
 
 
+def _provide_hash_salt(connection: Any) -> None:
+    """The secure salt function in the connection's database, returning the salt of now.
+
+    All fakesnow connections share one DuckDB connection, so its variable serves them all;
+    without MICROSEG_HASH_SALT the function returns null, as a missing secret would.
+    """
+    if not connection.database_set:
+        return
+    duck = connection._duck_conn
+    duck.execute(f"create schema if not exists {connection.database}.{SALT_SCHEMA}")
+    duck.execute(
+        f"create macro if not exists {connection.database}.{SALT_SCHEMA}.{SALT_FUNCTION}() "
+        f"as cast(getvariable('{VARIABLE}') as varchar)"
+    )
+    if os.environ.get(SALT_ENV):
+        set_salt_variable(duck)
+    else:
+        duck.execute(f"reset variable {VARIABLE}")
+
+
 @contextlib.contextmanager
 def _shims() -> Iterator[None]:
     import fakesnow.transforms
+    from fakesnow.conn import FakeSnowflakeConnection
     from fakesnow.cursor import FakeSnowflakeCursor
 
     original = FakeSnowflakeCursor._transform
+    connect = FakeSnowflakeConnection.__init__
+
+    def init(self: FakeSnowflakeConnection, *args: Any, **kwargs: Any) -> None:
+        connect(self, *args, **kwargs)
+        _provide_hash_salt(self)
 
     def transform(self: FakeSnowflakeCursor, expression: exp.Expr, params: Any) -> exp.Expr:
         for shim in _BEFORE_FAKESNOW:
@@ -151,6 +186,7 @@ def _shims() -> Iterator[None]:
         return split_merge(expression.transform(_qualified_merge_values, copy=False))
 
     with (
+        mock.patch.object(FakeSnowflakeConnection, "__init__", init),
         mock.patch.object(FakeSnowflakeCursor, "_transform", transform),
         mock.patch.object(fakesnow.transforms, "merge", merge),
         mock.patch.object(
@@ -235,7 +271,7 @@ def run_dbt_emulated(
     The machine-learning models are off: fakesnow cannot run dbt Python models.
     """
     (target_path / "run_results.json").unlink(missing_ok=True)
-    ensure_hash_salt(target_path.parent)
+    ensure_hash_salt()
     variables = {"microseg__as_of": as_of, **EMULATED_VARS, **(extra_vars or {})}
     result = _invoke(args, target, target_path, variables)
     return read_run_results(target_path / "run_results.json", bool(result.success))

@@ -6,7 +6,7 @@ candidates as (
 
 final as (
     select
-        membership_id as audience_member_id,
+        {{ microseg.salted_hash('membership_id') }} as audience_member_id,
         segment_key,
         segment_name,
         {{ microseg.hashed_email('email', salted=false) }} as email_sha256_unsalted,
