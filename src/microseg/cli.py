@@ -113,8 +113,14 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from microseg.validate import render, validate
 
+    from microseg.ledger import NotPublishable
+
     out_dir = _db_path(args).parent
-    passed, outcomes, seconds = validate(_db_path(args), out_dir)
+    try:
+        passed, outcomes, seconds = validate(_db_path(args), out_dir)
+    except NotPublishable as reason:
+        print(f"NOT validated: {reason}")
+        return 1
     docs = out_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     print(render(passed, outcomes, seconds, docs))
     return 0 if passed else 1
@@ -125,7 +131,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     db_path = _db_path(args)
     try:
-        tables = publish(db_path, db_path.parent / "validation" / "results.json")
+        tables = publish(db_path)
     except NotPublished as reason:
         print(f"NOT published ({reason}); {PUBLISHED_SCHEMA} keeps the previous version")
         return 1
@@ -156,7 +162,6 @@ def cmd_lint(args: argparse.Namespace) -> int:
     env = {
         **os.environ,
         "MICROSEG_DUCKDB_PATH": str(build_dir() / "lint.duckdb"),
-        "MICROSEG_HASH_SALT": "lint-compiles-without-a-real-salt",
     }
     build_dir().mkdir(exist_ok=True)
     return subprocess.call(
@@ -256,7 +261,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return int(args.func(args))
+    from microseg.rules import CatalogueError
+
+    try:
+        return int(args.func(args))
+    except CatalogueError as refused:  # a segment catalogue (or export) refused: one line
+        print(f"microseg {args.command}: {refused}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

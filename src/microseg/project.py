@@ -45,6 +45,8 @@ def run_dbt(
     """Run one dbt command in-process on DuckDB with the given data and database."""
     from dbt.cli.main import dbtRunner
 
+    from microseg.rules import check_project
+
     root = project_dir()
     os.environ["MICROSEG_DATA_DIR"] = str(data_dir.resolve())
     os.environ["MICROSEG_DUCKDB_PATH"] = str(db_path.resolve())
@@ -53,6 +55,7 @@ def run_dbt(
     variables = {"microseg__as_of": as_of, **(extra_vars or {})}
     target_path = db_path.parent / "target"
     (target_path / "run_results.json").unlink(missing_ok=True)
+    check_project(root, variables)  # the segment catalogue, before dbt starts
     result = dbtRunner().invoke(
         [
             *args,
@@ -63,22 +66,56 @@ def run_dbt(
         ]
     )  # fmt: skip
     _release_duckdb()
-    return read_run_results(target_path / "run_results.json", bool(result.success))
+    outcome = read_run_results(target_path / "run_results.json", bool(result.success))
+    if result.exception is not None:  # e.g. a hook stopped the run: say why, in one line
+        reason = " ".join(str(result.exception).split())
+        outcome.failures.insert(0, ("dbt", "error", reason))
+    return outcome
 
 
-def ensure_hash_salt(folder: Path) -> None:
-    """Without MICROSEG_HASH_SALT, use a random salt kept in `folder` (a build directory).
+def dev_salt_path() -> Path:
+    """This user's dev salt: `$XDG_CONFIG_HOME/microseg/hash_salt` (`~/.config/...`)."""
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or "~/.config").expanduser()
+    if not config_home.is_absolute():  # the XDG spec: a relative value is ignored
+        config_home = Path("~/.config").expanduser()
+    return config_home / "microseg" / "hash_salt"
 
-    Production sets the variable from its secret store; the file never leaves `build/`.
+
+def ensure_hash_salt(_folder: Path | None = None) -> None:
+    """Without MICROSEG_HASH_SALT, set it to this user's dev salt, made once at random.
+
+    Production sets the variable from its secret store. The dev salt is kept (mode 0600)
+    outside the project and every folder a build writes, so that segment holdouts and
+    pseudonymous ids stay stable from build to build. (`_folder`, a build folder, is ignored.)
     """
     if os.environ.get("MICROSEG_HASH_SALT"):
         return
-    path = folder / ".hash_salt"
+    path = dev_salt_path()
+    if path.resolve().is_relative_to(project_dir().resolve()):
+        raise RuntimeError(
+            f"the dev hash salt would be kept inside the project ({path}): point "
+            "XDG_CONFIG_HOME elsewhere, or set MICROSEG_HASH_SALT"
+        )
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
     if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    os.environ["MICROSEG_HASH_SALT"] = path.read_text().strip()
+        # Written whole under another name, then linked: a concurrent build reads either
+        # no file or the complete one, and the first link wins.
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    path.chmod(0o600)
+    salt = path.read_text().strip()
+    if len(salt) < 16:
+        raise RuntimeError(f"the dev hash salt in {path} is shorter than 16 characters")
+    os.environ["MICROSEG_HASH_SALT"] = salt
 
 
 def _release_duckdb() -> None:
