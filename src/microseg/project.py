@@ -63,7 +63,11 @@ def run_dbt(
         ]
     )  # fmt: skip
     _release_duckdb()
-    return read_run_results(target_path / "run_results.json", bool(result.success))
+    outcome = read_run_results(target_path / "run_results.json", bool(result.success))
+    if result.exception is not None:  # e.g. a hook stopped the run: say why, in one line
+        reason = " ".join(str(result.exception).split())
+        outcome.failures.insert(0, ("dbt", "error", reason))
+    return outcome
 
 
 def ensure_hash_salt(folder: Path) -> None:
