@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from conftest import Build
+from microseg import ledger
 from microseg.export import export
 from microseg.project import run_dbt
-from microseg import ledger
 from microseg.publish import PUBLISHED_SCHEMA, NotPublished, publish
 from microseg.validate import validate
 

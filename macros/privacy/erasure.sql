@@ -26,18 +26,23 @@
     {{ return(found > 0) }}
 {% endmacro %}
 
+{#- The form an identifier takes in the erasure tables: salted, and unlike any id that
+    leaves the warehouse (the salted e-mail hash of the sync tables included). -#}
+{% macro erasure_hash(expression) -%}
+    {{ microseg.salted_hash(dbt.concat(["'erasure|'", expression])) }}
+{%- endmacro %}
+
 {#- Boolean SQL: the row belongs to an erased person. `columns` maps an expression to
     the kind of identifier it holds (user_id, anonymous_id, email, person_key), or to
-    `email_sha256` (a plain SHA-256 of an e-mail) and `email_salted` (already salted). -#}
+    `email_sha256` (a plain SHA-256 of an e-mail) and `email_salted` (the salted one). -#}
 {% macro erased_condition(columns) -%}
     {%- set erasures = microseg.erasures_relation() -%}
     (
         false
         {%- for expression, kind in columns.items() %}
         or coalesce(
-            {{ expression if kind == 'email_salted' else microseg.salted_hash(expression) }} in (
-                select identifier_hash from {{ erasures }}
-                where identifier_type = '{{ 'email' if kind == 'email_salted' else kind }}'
+            {{ microseg.erasure_hash(expression) }} in (
+                select identifier_hash from {{ erasures }} where identifier_type = '{{ kind }}'
             ),
             false
         )

@@ -9,7 +9,7 @@
 
 {#- Every identifier of every person who asked to be erased, as a salted hash only: the
     user id, the devices seen with it, the e-mail addresses of the user in the CRM (and
-    their plain SHA-256, the form ad audiences carry), and the person keys. Kept across
+    the plain and salted SHA-256 forms the sync tables carry), and the person keys. Kept across
     builds, full refreshes included, so later rows of an erased person are excluded
     even when the request itself is gone. -#}
 
@@ -96,12 +96,15 @@ identifiers as (
     select 'email', email, requested_at from erased_emails
     union all
     select 'email_sha256', {{ microseg.sha256('email') }}, requested_at from erased_emails
+    union all
+    select 'email_salted', {{ microseg.hashed_email('email', salted=true) }}, requested_at
+    from erased_emails
 ),
 
 final as (
     select
         identifier_type,
-        {{ microseg.salted_hash('identifier') }} as identifier_hash,
+        {{ microseg.erasure_hash('identifier') }} as identifier_hash,
         min(requested_at) as requested_at
     from identifiers
     group by 1, 2
