@@ -10,16 +10,22 @@ import duckdb
 import pytest
 
 from conftest import Build
+from microseg import ledger
 from microseg.export import export
 from microseg.project import run_dbt
-from microseg.publish import PUBLISHED_SCHEMA, NotPublished, public_models, publish
+from microseg.publish import PUBLISHED_SCHEMA, NotPublished, publish
 from microseg.validate import validate
 
 
+def public_models(db_path: Path) -> dict[str, str]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return ledger.relations(con, ledger.latest_build(con), public_only=True)
+
+
 def _fingerprints(db_path: Path) -> dict[str, tuple]:
+    names = public_models(db_path)
     con = duckdb.connect(str(db_path), read_only=True)
     try:
-        names = public_models(db_path.parent / "target")
         return {
             name: con.execute(
                 f"select count(*), sum(hash(t::varchar)) from {PUBLISHED_SCHEMA}.{name} as t"
@@ -44,7 +50,7 @@ def published(demo_sized_build: Build, tmp_path_factory: pytest.TempPathFactory)
     build = Build(root / "data", root / "microseg.duckdb", demo_sized_build.manifest, None)
     passed, outcomes, _ = validate(build.db_path, root)
     assert passed, _failed(outcomes)
-    publish(build.db_path, root / "validation" / "results.json")
+    publish(build.db_path)
     return build
 
 
@@ -54,7 +60,7 @@ def test_gate_passes_on_demo_data_and_publishes_every_public_mart(
     fingerprints = _fingerprints(published.db_path)
     con = duckdb.connect(str(published.db_path), read_only=True)
     for name, (rows, _) in fingerprints.items():
-        source = public_models(published.db_path.parent / "target")[name]
+        source = public_models(published.db_path)[name]
         assert rows == con.execute(f"select count(*) from {source}").fetchone()[0], name
     con.close()
     assert "sync_email_audiences" in fingerprints
@@ -99,7 +105,7 @@ def test_null_id_flood_fails_the_gate_and_leaves_published_tables_alone(
     assert "column_values_to_not_be_null(event_id)" in _failed(outcomes)
     assert {o.suite for o in outcomes if o.status == "fail"} == {"base_tracking__events"}
     with pytest.raises(NotPublished, match="event_id"):
-        publish(published.db_path, published.db_path.parent / "validation" / "results.json")
+        publish(published.db_path)
     assert _fingerprints(published.db_path) == before
 
 
@@ -119,4 +125,4 @@ def test_small_data_fails_the_segment_minimums_by_name(demo_build: Build, tmp_pa
         name for name in _failed(outcomes) if name.startswith("column_min_to_be_between(member")
     ]
     with pytest.raises(NotPublished):
-        publish(tmp_path / "microseg.duckdb", tmp_path / "validation" / "results.json")
+        publish(tmp_path / "microseg.duckdb")

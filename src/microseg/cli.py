@@ -79,7 +79,25 @@ def cmd_build(args: argparse.Namespace) -> int:
         dbt_args += ["--select", args.select]
     result = run_dbt(dbt_args, data_dir=data_dir, db_path=db_path, as_of=_as_of(args, data_dir))
     print(render(db_path, result, time.perf_counter() - started, "microseg build"))
+    if db_path.exists():
+        _redo_exports_after_erasure(db_path)
     return 0 if result.success else 1
+
+
+def _redo_exports_after_erasure(db_path: Path) -> None:
+    """Files exported before someone was erased are written again without them."""
+    from microseg import ledger
+    from microseg.export import NothingPublished, export
+
+    for folder, file_format, files in ledger.exports_to_redo(db_path):
+        for relative in files:
+            (folder / relative).unlink(missing_ok=True)
+        try:
+            written = export(db_path, folder, file_format)
+        except NothingPublished:
+            written = {}
+        ledger.record_export(db_path, folder, file_format, sorted(written))
+        print(f"erasure: rewrote {len(written)} exported files in {folder} without erased persons")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -111,6 +129,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from microseg.ledger import NotPublishable
     from microseg.validate import render, validate
 
     from microseg.ledger import NotPublishable
@@ -148,6 +167,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     except NothingPublished as reason:
         print(f"nothing exported: {reason}")
         return 1
+    from microseg.ledger import record_export
+
+    record_export(_db_path(args), out_dir, args.format, sorted(written))
     for relative, rows in written.items():
         print(f"{rows:>10,}  {out_dir / relative}")
     print(f"exported {len(written)} files to {out_dir}")

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import yaml
 
+from microseg import ledger
 from microseg.project import project_dir
 
 SKIPPED_KEYS = {"expectation", "threshold"}
@@ -38,15 +39,6 @@ class Outcome:
 
 def _project_vars() -> dict[str, Any]:
     return yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"]
-
-
-def _relations(target_dir: Path) -> dict[str, str]:
-    manifest = json.loads((target_dir / "manifest.json").read_text())
-    return {
-        node["name"]: f"{node['schema']}.{node['alias']}"
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and node["config"]["materialized"] != "ephemeral"
-    }
 
 
 def _derived_values(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> dict:
@@ -141,7 +133,12 @@ def _observed_text(result: dict) -> str:
 
 
 def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
-    """Run every suite on the database; True when no `fail` expectation failed."""
+    """Run every suite on the latest build; True when no `fail` expectation failed.
+
+    The verdict goes into the build ledger with a fingerprint of every table the gate
+    read and every public mart. Raises ledger.NotPublishable, without validating, when
+    the latest build is unfinished, failed or partial.
+    """
     import great_expectations as gx
     from great_expectations.expectations.registry import get_expectation_impl
     from great_expectations.expectations.row_conditions import Column
@@ -152,9 +149,11 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
     use_persisted_connection()
     expectations_dir = project_dir() / "expectations"
     thresholds = yaml.safe_load((expectations_dir / "thresholds.yml").read_text())
-    relations = _relations(db_path.parent / "target")
     con = duckdb.connect(str(db_path), read_only=True)
     try:
+        build = ledger.latest_build(con)
+        ledger.require_successful(build)
+        relations = ledger.relations(con, build)
         values = {name: entry["value"] for name, entry in thresholds.items()}
         values |= _derived_values(con, relations)
         suites = {
@@ -165,6 +164,10 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
         # A model left out of the build (the ML models when turned off) has no suite to run.
         suites = {name: suite for name, suite in suites.items() if suite["model"] in relations}
         specs = {name: _expectation_specs(suite, con, relations) for name, suite in suites.items()}
+        judged = {suite["model"] for suite in suites.values()}
+        judged |= set(ledger.relations(con, build, public_only=True))
+        gated = {name: relations[name] for name in sorted(judged)}
+        digest = ledger.fingerprint(con, gated)
     finally:
         con.close()
 
@@ -241,23 +244,35 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
                 )
             )
     passed = not any(outcome.status == "fail" for outcome in outcomes)
+    failed = sum(outcome.status == "fail" for outcome in outcomes)
+    with duckdb.connect(str(db_path)) as con:
+        if ledger.latest_build(con) != build or ledger.fingerprint(con, gated) != digest:
+            raise ledger.NotPublishable(
+                "the database changed while it was being validated: run `microseg validate` again"
+            )
+        ledger.record_verdict(con, build, passed, failed, gated, digest)
     seconds = time.perf_counter() - started
-    _write_results(out_dir / "validation", db_path, passed, outcomes, seconds)
+    _write_results(out_dir / "validation", db_path, build, passed, outcomes, seconds)
     return passed, outcomes, seconds
 
 
 def _write_results(
-    folder: Path, db_path: Path, passed: bool, outcomes: list[Outcome], seconds: float
+    folder: Path,
+    db_path: Path,
+    build: ledger.Build,
+    passed: bool,
+    outcomes: list[Outcome],
+    seconds: float,
 ) -> None:
+    """A report for people and tools; publication never reads it (the ledger decides)."""
     folder.mkdir(parents=True, exist_ok=True)
-    run_results = json.loads((db_path.parent / "target" / "run_results.json").read_text())
     (folder / "results.json").write_text(
         json.dumps(
             {
                 "passed": passed,
                 "seconds": round(seconds, 2),
                 "database": str(db_path.resolve()),
-                "dbt_invocation_id": run_results["metadata"]["invocation_id"],
+                "dbt_invocation_id": build.invocation_id,
                 "outcomes": [asdict(outcome) for outcome in outcomes],
             },
             indent=2,

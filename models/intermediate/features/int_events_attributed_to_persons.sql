@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('base_privacy__erasures') }}
 -- depends_on: {{ ref('base_tracking__events') }}
 {{
     config(
@@ -7,6 +8,7 @@
         replace_order_by='occurred_at',
         replace_row_marker='event_id',
         on_schema_change='fail',
+        post_hook="{{ microseg.purge_erased() }}",
     )
 }}
 

@@ -1,8 +1,14 @@
+-- depends_on: {{ ref('base_privacy__erasures') }}
 with
 
 source as (
     select {{ microseg.select_raw_columns('consents') }}
     from {{ source('crm', 'consents') }}
+    {%- if microseg.erasures_exist() %}
+        where not {{ microseg.erased_condition({
+            microseg.clean_string('user_id'): 'user_id',
+        }) }}
+    {%- endif %}
 ),
 
 consent_value_mapping as (

@@ -1,8 +1,15 @@
+-- depends_on: {{ ref('base_privacy__erasures') }}
 with
 
 source as (
     select {{ microseg.select_raw_columns('customers') }}
     from {{ source('crm', 'customers') }}
+    {%- if microseg.erasures_exist() %}
+        where not {{ microseg.erased_condition({
+            microseg.clean_string('user_id'): 'user_id',
+            'lower(' ~ microseg.clean_string('email') ~ ')': 'email',
+        }) }}
+    {%- endif %}
 ),
 
 typed as (

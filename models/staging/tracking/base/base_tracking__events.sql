@@ -1,9 +1,11 @@
+-- depends_on: {{ ref('base_privacy__erasures') }}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['raw_row_hash', 'raw_row_occurrence'],
         on_schema_change='fail',
+        post_hook="{{ microseg.purge_erased() }}",
     )
 }}
 
@@ -43,6 +45,12 @@ source as (
     select {{ microseg.select_raw_columns('events') }}
     from {{ source('tracking', 'events') }}
     {{ in_window }}
+    {%- if microseg.erasures_exist() %}
+        {{ 'and' if is_incremental() else 'where' }} not {{ microseg.erased_condition({
+            microseg.clean_string('user_id'): 'user_id',
+            microseg.clean_string('anonymous_id'): 'anonymous_id',
+        }) }}
+    {%- endif %}
 ),
 
 event_type_mapping as (
