@@ -132,8 +132,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from microseg.ledger import NotPublishable
     from microseg.validate import render, validate
 
-    from microseg.ledger import NotPublishable
-
     out_dir = _db_path(args).parent
     try:
         passed, outcomes, seconds = validate(_db_path(args), out_dir)
