@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,17 @@ def demo_sized_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         as_of=str(manifest["last_event_at"]),
     )
     return Build(root / "data", root / "microseg.duckdb", manifest, result)
+
+
+def write_raw_tables(source: Path, target: Path, events_where: str) -> None:
+    """A data folder: the CRM tables of `source` and those of its events that match."""
+    target.mkdir(parents=True)
+    for table in ("customers", "consents"):
+        shutil.copy(source / f"{table}.parquet", target / f"{table}.parquet")
+    duckdb.connect().execute(
+        f"copy (select * from '{source / 'events.parquet'}' where {events_where}) "
+        f"to '{target / 'events.parquet'}' (format parquet)"
+    )
 
 
 def project_var(name: str) -> object:

@@ -10,20 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import write_raw_tables
 from microseg.generate import GeneratorConfig, generate
 from microseg.ledger import LEDGER_SCHEMA
 from microseg.project import run_dbt
-from test_incremental import COMPARED, _difference
-
-
-def _write(source: Path, target: Path, where: str) -> None:
-    target.mkdir(parents=True)
-    for table in ("customers", "consents"):
-        shutil.copy(source / f"{table}.parquet", target / f"{table}.parquet")
-    duckdb.connect().execute(
-        f"copy (select * from '{source / 'events.parquet'}' where {where}) "
-        f"to '{target / 'events.parquet'}' (format parquet)"
-    )
+from test_incremental import COMPARED, assert_equal_to_full_refresh
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +40,12 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     incremental_db = root / "incremental" / "microseg.duckdb"
     # 1: everything up to the cut-off except a tenth of the receipts, weeks older.
-    _write(root / "full_data", root / "batch_1", f"{loaded} and not coalesce({held}, false)")
+    write_raw_tables(
+        root / "full_data", root / "batch_1", f"{loaded} and not coalesce({held}, false)"
+    )
     build(root / "batch_1", incremental_db, cutoff[0])
     # 2: the held rows arrive (a backfill: their receipt times are far behind the window).
-    _write(root / "full_data", root / "batch_2", loaded)
+    write_raw_tables(root / "full_data", root / "batch_2", loaded)
     build(root / "batch_2", incremental_db, cutoff[0])
     with duckdb.connect(str(incremental_db), read_only=True) as con:
         base_rows = con.execute(
@@ -85,12 +78,7 @@ def test_the_backfill_is_triaged_by_the_next_incremental_run(backfilled: dict) -
 
 @pytest.mark.parametrize("table", COMPARED)
 def test_incremental_with_a_backfill_equals_full_refresh(backfilled: dict, table: str) -> None:
-    con = duckdb.connect()
-    con.execute(f"attach '{backfilled['incremental_db']}' as incremental (read_only)")
-    con.execute(f"attach '{backfilled['full_db']}' as full_refresh (read_only)")
-    missing, extra, rows = _difference(con, table, COMPARED[table])
-    assert rows > 0
-    assert (missing, extra) == (0, 0), f"{table}: {missing} rows missing, {extra} extra"
+    assert_equal_to_full_refresh(backfilled["incremental_db"], backfilled["full_db"], table)
 
 
 @pytest.mark.parametrize("missing", ["consents", "events"])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from conftest import write_raw_tables
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
 
@@ -31,16 +31,10 @@ BATCH_QUANTILES = (0.6, 0.75, 0.9)
 
 def _write_batch(source: Path, target: Path, received_until: object | None) -> None:
     """The raw tables as they stood when everything received up to a cut-off had landed."""
-    target.mkdir(parents=True)
-    for table in ("customers", "consents"):
-        shutil.copy(source / f"{table}.parquet", target / f"{table}.parquet")
     where = (
-        "" if received_until is None else f"where coalesce(received_at <= '{received_until}', true)"
+        "true" if received_until is None else f"coalesce(received_at <= '{received_until}', true)"
     )
-    duckdb.connect().execute(
-        f"copy (select * from '{source / 'events.parquet'}' {where}) "
-        f"to '{target / 'events.parquet'}' (format parquet)"
-    )
+    write_raw_tables(source, target, where)
 
 
 def _difference(con: duckdb.DuckDBPyConnection, table: str, schema: str) -> tuple[int, int, int]:
@@ -174,14 +168,18 @@ def test_batches_carry_late_events_duplicates_and_logins_across_boundaries(batch
     assert stitched_across > 0
 
 
-@pytest.mark.parametrize("table", COMPARED)
-def test_incremental_equals_full_refresh(batches: dict, table: str) -> None:
+def assert_equal_to_full_refresh(incremental_db: Path, full_db: Path, table: str) -> None:
     con = duckdb.connect()
-    con.execute(f"attach '{batches['incremental_db']}' as incremental (read_only)")
-    con.execute(f"attach '{batches['full_db']}' as full_refresh (read_only)")
+    con.execute(f"attach '{incremental_db}' as incremental (read_only)")
+    con.execute(f"attach '{full_db}' as full_refresh (read_only)")
     missing, extra, rows = _difference(con, table, COMPARED[table])
     assert rows > 0
     assert (missing, extra) == (0, 0), f"{table}: {missing} rows missing, {extra} extra"
+
+
+@pytest.mark.parametrize("table", COMPARED)
+def test_incremental_equals_full_refresh(batches: dict, table: str) -> None:
+    assert_equal_to_full_refresh(batches["incremental_db"], batches["full_db"], table)
 
 
 def test_membership_history_records_entries_and_exits_across_batches(batches: dict) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +35,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
+from conftest import write_raw_tables
 from microseg.fakesnow_shim import (
     EMULATED_VARS,
     compile_inline,
@@ -80,14 +80,7 @@ DUMMY_SNOWFLAKE_ENV = {
 
 def _write_first_batch(source: Path, target: Path, received_until: object) -> None:
     """The raw tables as they stood when everything received up to the cut-off had landed."""
-    target.mkdir(parents=True)
-    for table in ("customers", "consents"):
-        shutil.copy(source / f"{table}.parquet", target / f"{table}.parquet")
-    duckdb.connect().execute(
-        f"copy (select * from '{source / 'events.parquet'}' "
-        f"where coalesce(received_at <= '{received_until}', true)) "
-        f"to '{target / 'events.parquet'}' (format parquet)"
-    )
+    write_raw_tables(source, target, f"coalesce(received_at <= '{received_until}', true)")
 
 
 def _relations(target_path: Path) -> dict[str, str]:
