@@ -84,20 +84,58 @@ erased_devices as (
 ),
 
 identifiers as (
-    select 'user_id' as identifier_type, user_id as identifier, requested_at from erased_users
+    select
+        'user_id' as identifier_type,
+        user_id as identifier,
+        requested_at
+    from erased_users
+
     union all
-    select 'person_key', {{ dbt.concat(["'user:'", 'user_id']) }}, requested_at from erased_users
+
+    select
+        'person_key' as identifier_type,
+        {{ dbt.concat(["'user:'", 'user_id']) }} as identifier,
+        requested_at
+    from erased_users
+
     union all
-    select 'anonymous_id', anonymous_id, requested_at from erased_devices
-    union all
-    select 'person_key', {{ dbt.concat(["'anon:'", 'anonymous_id']) }}, requested_at
+
+    select
+        'anonymous_id' as identifier_type,
+        anonymous_id as identifier,
+        requested_at
     from erased_devices
+
     union all
-    select 'email', email, requested_at from erased_emails
+
+    select
+        'person_key' as identifier_type,
+        {{ dbt.concat(["'anon:'", 'anonymous_id']) }} as identifier,
+        requested_at
+    from erased_devices
+
     union all
-    select 'email_sha256', {{ microseg.sha256('email') }}, requested_at from erased_emails
+
+    select
+        'email' as identifier_type,
+        email as identifier,
+        requested_at
+    from erased_emails
+
     union all
-    select 'email_salted', {{ microseg.hashed_email('email', salted=true) }}, requested_at
+
+    select
+        'email_sha256' as identifier_type,
+        {{ microseg.sha256('email') }} as identifier,
+        requested_at
+    from erased_emails
+
+    union all
+
+    select
+        'email_salted' as identifier_type,
+        {{ microseg.hashed_email('email', salted=true) }} as identifier,
+        requested_at
     from erased_emails
 ),
 
