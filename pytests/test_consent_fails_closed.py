@@ -17,7 +17,7 @@ import csv
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -42,7 +42,7 @@ class Case:
 
     name: str
     value: str | None
-    when: str  # after (the grant), same_instant, undated, future (a year past the clock)
+    when: str  # after (the grant), same_instant, undated
     purpose: str | None = None  # None: the grant's own purpose
     reason: str | None = "invalid_value"
 
@@ -57,7 +57,6 @@ WITHDRAWALS = (
     Case("same_instant_unreadable", "n/a", "same_instant"),
     Case("unknown_purpose", "true", "after", purpose="Newsletter", reason="unknown_purpose"),
     Case("missing_timestamp", "granted", "undated", reason="missing_timestamp"),
-    Case("future_grant", "granted", "future", reason="future_timestamp"),
 )
 RESTORED = "restored"
 
@@ -145,7 +144,6 @@ def _injected_rows(persons: dict[str, Person], as_of: datetime) -> list[tuple]:
                 "after": _between(granted_at, as_of),
                 "same_instant": granted_at,
                 "undated": None,
-                "future": as_of + timedelta(days=365),
             }
             record(person, purpose, case.value, at[case.when])
     restored = persons[RESTORED]

@@ -6,8 +6,16 @@
     {{ return(adapter.dispatch('register_raw_sources', 'microseg')()) }}
 {% endmacro %}
 
+{#- On a warehouse the raw tables are loaded by others; only the optional one is made
+    (empty) when it does not exist, so that nobody needs to ask to be erased first. -#}
 {% macro default__register_raw_sources() %}
-    select 1
+    {%- set schema = env_var('MICROSEG_RAW_SCHEMA', 'raw') %}
+    create table if not exists {{ schema }}.erasure_requests (
+        user_id {{ dbt.type_string() }},
+        email {{ dbt.type_string() }},
+        anonymous_id {{ dbt.type_string() }},
+        requested_at {{ dbt.type_timestamp() }}
+    )
 {% endmacro %}
 
 {% macro duckdb__register_raw_sources() %}

@@ -21,10 +21,6 @@ records as (
     where user_id is not null
 ),
 
-customers as (
-    select * from {{ ref('stg_crm__customers') }}
-),
-
 synced as (
     select
         'sync_email_audiences' as sync_table,
@@ -34,14 +30,16 @@ synced as (
 
     union all
 
-    -- Ad lists carry only the e-mail hash: every user with that e-mail is synced.
+    -- Ad lists carry a pseudonymous id: the salted hash of the membership.
     select distinct
         'sync_ad_audiences' as sync_table,
         '{{ purposes.ads }}' as purpose,
-        customers.user_id
+        features.user_id
     from {{ ref('sync_ad_audiences') }} as ad_audiences
-    inner join customers
-        on ad_audiences.email_sha256_unsalted = {{ microseg.hashed_email('customers.email', salted=false) }}
+    inner join {{ ref('fct_segment_memberships') }} as memberships
+        on ad_audiences.audience_member_id = {{ microseg.salted_hash('memberships.membership_id') }}
+    inner join {{ ref('fct_person_features') }} as features
+        on memberships.person_key = features.person_key
 
     union all
 

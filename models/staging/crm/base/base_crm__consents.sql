@@ -65,11 +65,6 @@ triaged as (
             when raw_recorded_at is null then 'missing_timestamp'
             when recorded_at is null then 'invalid_timestamp'
             when record_rank > 1 then null
-            -- A record dated after the clock would outrank every real withdrawal: it
-            -- withdraws instead (fail closed) until corrected.
-            when recorded_at > {{ dbt.dateadd(
-                'minute', var('microseg__max_clock_skew_minutes'), microseg.as_of_timestamp()) }}
-                then 'future_timestamp'
             when purpose is null
                 or purpose not in ('{{ var("microseg__consent_purposes") | join("', '") }}')  -- noqa: LT05
                 then 'unknown_purpose'
