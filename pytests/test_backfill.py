@@ -20,7 +20,7 @@ from test_incremental import COMPARED, assert_equal_to_full_refresh
 @pytest.fixture(scope="module")
 def backfilled(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("backfill")
-    manifest = generate(GeneratorConfig(events=30_000, seed=13), root / "full_data")
+    manifest = generate(GeneratorConfig(events=20_000, seed=13), root / "full_data")
     as_of = str(manifest["last_event_at"])
     events = root / "full_data" / "events.parquet"
     held_from, held_until, cutoff = (

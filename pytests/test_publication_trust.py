@@ -90,9 +90,10 @@ def test_the_validated_build_publishes_and_the_log_names_it(validated: Build, tm
 
 
 def test_a_plain_dbt_build_after_validation_is_not_published(
-    validated: Build, tmp_path: Path
+    demo_build: Build, tmp_path: Path
 ) -> None:
-    build = _copy(validated, tmp_path)
+    build = _copy(demo_build, tmp_path)
+    validate(build.db_path, build.db_path.parent)
     done = _plain_dbt(build, "build")
     assert done.returncode == 0, done.stdout[-2000:]
     with pytest.raises(NotPublished, match="has not been validated"):
@@ -100,8 +101,8 @@ def test_a_plain_dbt_build_after_validation_is_not_published(
     assert _published(build.db_path) == {}
 
 
-def test_a_partial_build_is_not_published(validated: Build, tmp_path: Path) -> None:
-    build = _copy(validated, tmp_path)
+def test_a_partial_build_is_not_published(demo_build: Build, tmp_path: Path) -> None:
+    build = _copy(demo_build, tmp_path)
     done = _plain_dbt(build, "build", "--select", "stg_crm__customers")
     assert done.returncode == 0, done.stdout[-2000:]
     with pytest.raises(NotPublished, match="partial"):
@@ -110,8 +111,8 @@ def test_a_partial_build_is_not_published(validated: Build, tmp_path: Path) -> N
         validate(build.db_path, build.db_path.parent)
 
 
-def test_a_killed_build_is_not_published(validated: Build, tmp_path: Path) -> None:
-    build = _copy(validated, tmp_path)
+def test_a_killed_build_is_not_published(demo_build: Build, tmp_path: Path) -> None:
+    build = _copy(demo_build, tmp_path)
     variables = json.dumps({"microseg__as_of": str(build.manifest["last_event_at"])})
     command = [
         str(Path(sys.executable).parent / "dbt"), "build", "--full-refresh",

@@ -258,7 +258,8 @@ def test_model_matches_duckdb(emulated: dict, model: str) -> None:
     if model not in emulated["aggregates"]:
         pytest.skip(f"{model} is ephemeral: compared through the models that read it")
     labels, snowflake, duck = emulated["aggregates"][model]
-    assert duck[0] > 0, f"{model} is empty on DuckDB"
+    # Nobody asked to be erased in the generated data: that table is empty on both.
+    assert duck[0] > 0 or model == "base_privacy__erasures", f"{model} is empty on DuckDB"
     differences = {
         label: (snowflake_value, duck_value)
         for label, snowflake_value, duck_value in zip(labels, snowflake, duck, strict=True)

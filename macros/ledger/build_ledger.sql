@@ -58,7 +58,7 @@
             invocation_id {{ string }},
             validated_at {{ timestamp }},
             passed boolean,
-            expectations_failed integer,
+            expectations_failed {{ string }},
             tables {{ string }},
             tables_fingerprint {{ string }},
             signature {{ string }}

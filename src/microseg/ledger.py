@@ -102,7 +102,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, tables: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _signature(invocation_id: str, passed: bool, failed: int, tables: str, digest: str) -> str:
+def _signature(invocation_id: str, passed: bool, failed: str, tables: str, digest: str) -> str:
     salt = _salt()
     if len(salt) < 16:
         raise NotPublishable("MICROSEG_HASH_SALT is not set: the gate's verdict cannot be signed")
@@ -114,7 +114,7 @@ def record_verdict(
     con: duckdb.DuckDBPyConnection,
     build: Build,
     passed: bool,
-    failed: int,
+    failed: str,
     tables: dict[str, str],
     digest: str,
 ) -> None:
@@ -158,8 +158,8 @@ def require_passed_verdict(con: duckdb.DuckDBPyConnection, build: Build) -> str:
         )
     if not passed:
         raise NotPublishable(
-            f"the quality gate failed on build {build.invocation_id} ({failed} failing "
-            "expectations): see `microseg validate`"
+            f"the quality gate failed on build {build.invocation_id}: {failed} "
+            "(see `microseg validate`)"
         )
     if fingerprint(con, json.loads(listed)) != digest:
         raise NotPublishable(

@@ -244,7 +244,7 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
                 )
             )
     passed = not any(outcome.status == "fail" for outcome in outcomes)
-    failed = sum(outcome.status == "fail" for outcome in outcomes)
+    failed = ", ".join(o.expectation for o in outcomes if o.status == "fail")
     with duckdb.connect(str(db_path)) as con:
         if ledger.latest_build(con) != build or ledger.fingerprint(con, gated) != digest:
             raise ledger.NotPublishable(
