@@ -204,9 +204,9 @@ def exports_to_redo(db_path: Path) -> list[tuple[Path, str, list[str]]]:
 
 
 def _salt() -> str:
-    from microseg.project import build_dir, ensure_hash_salt
+    from microseg.project import ensure_hash_salt
 
-    ensure_hash_salt(build_dir())
+    ensure_hash_salt()
     return os.environ.get("MICROSEG_HASH_SALT", "")
 
 

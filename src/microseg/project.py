@@ -51,7 +51,7 @@ def run_dbt(
     os.environ["MICROSEG_DATA_DIR"] = str(data_dir.resolve())
     os.environ["MICROSEG_DUCKDB_PATH"] = str(db_path.resolve())
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    ensure_hash_salt(db_path.parent)
+    ensure_hash_salt()
     variables = {"microseg__as_of": as_of, **(extra_vars or {})}
     target_path = db_path.parent / "target"
     (target_path / "run_results.json").unlink(missing_ok=True)

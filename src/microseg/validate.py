@@ -246,9 +246,10 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
     passed = not any(outcome.status == "fail" for outcome in outcomes)
     failed = ", ".join(o.expectation for o in outcomes if o.status == "fail")
     with duckdb.connect(str(db_path)) as con:
-        if ledger.latest_build(con) != build or ledger.fingerprint(con, gated) != digest:
+        # Publication fingerprints the tables again, so a later change is caught there.
+        if ledger.latest_build(con) != build:
             raise ledger.NotPublishable(
-                "the database changed while it was being validated: run `microseg validate` again"
+                "another build ran while this one was validated: run `microseg validate` again"
             )
         ledger.record_verdict(con, build, passed, failed, gated, digest)
     seconds = time.perf_counter() - started
