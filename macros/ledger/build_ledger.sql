@@ -155,12 +155,12 @@
     {%- if base is none or flags.FULL_REFRESH -%}
         {{ return('cast(null as ' ~ dbt.type_timestamp() ~ ')') }}
     {%- endif -%}
-    {%- set raw_day = dbt.date_trunc('day', microseg.safe_cast('received_at', dbt.type_timestamp())) -%}
+    {%- set raw_day = dbt.date_trunc('day', 'received_at') -%}
     (
         select {{ dbt.dateadd('second', -1, 'min(coalesce(raw_days.receipt_day, base_days.receipt_day))') }}
         from (
             select {{ raw_day }} as receipt_day, count(*) as row_count
-            from {{ source('tracking', 'events') }}
+            from ({{ microseg.contract_events_select(source('tracking', 'events')) }}) as raw_events
             {%- if microseg.erasures_exist() %}
             where not {{ microseg.erased_condition({
                 microseg.clean_string('user_id'): 'user_id',

@@ -1,10 +1,50 @@
-{#- The one clock for all time-relative logic. `microseg__as_of` is 'now' in
-    production; the demo and the tests pin it to the data's last event. -#}
+{#- The one clock for all time-relative logic (var microseg__as_of):
+    'data' (default): the latest receipt of a clean event, computed in the warehouse from
+    base_tracking__events, so a rebuild of the same data gives the same result;
+    'now': the time of the build (production); anything else: that timestamp. -#}
 {% macro as_of_timestamp() -%}
-    {%- set as_of = var('microseg__as_of') -%}
-    {%- if as_of | string | lower == 'now' -%}
+    {%- set as_of = var('microseg__as_of') | string | lower -%}
+    {%- if as_of == 'now' -%}
+        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+    {%- elif as_of == 'data' -%}
+        (
+            select max(received_at) from {{ microseg.model_relation('base_tracking__events') }}
+            where row_status = 'clean'
+        )
+    {%- else -%}
+        cast('{{ var('microseg__as_of') }}' as {{ dbt.type_timestamp() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Where the clock comes from, in words, for summaries and the ledger. -#}
+{% macro as_of_source() -%}
+    {%- set as_of = var('microseg__as_of') | string | lower -%}
+    {{- 'data' if as_of == 'data' else ('now' if as_of == 'now' else 'fixed') -}}
+{%- endmacro %}
+
+{#- The clock base_tracking__events judges receipts by: a receipt cannot be later than a
+    fixed clock, nor, for 'data' and 'now', than the time of the build. -#}
+{% macro receipt_clock() -%}
+    {%- if var('microseg__as_of') | string | lower in ['data', 'now'] -%}
         cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
     {%- else -%}
-        cast('{{ as_of }}' as {{ dbt.type_timestamp() }})
+        {{ microseg.as_of_timestamp() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- base_tracking__events from the graph, without a ref (every caller reads events, so
+    it is built first). A unit test has no graph: it must fix microseg__as_of. -#}
+{% macro model_relation(model_name) -%}
+    {%- if not execute -%}
+        {{- model_name -}}
+    {%- endif -%}
+    {%- set node = (graph.get('nodes') or {}).get('model.microseg.' ~ model_name) -%}
+    {%- if execute and node is none -%}
+        {{ exceptions.raise_compiler_error(
+            'the data clock needs ' ~ model_name ~ ', which is not in this context: '
+            ~ 'a unit test of a time-relative model must set var microseg__as_of to a timestamp') }}
+    {%- endif -%}
+    {%- if execute -%}
+        {{- api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias) -}}
     {%- endif -%}
 {%- endmacro %}

@@ -23,16 +23,6 @@ def _db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else build_dir() / "microseg.duckdb"
 
 
-def _as_of(args: argparse.Namespace, data_dir: Path) -> str:
-    """'data' pins the clock to the data's last event (from the generator's manifest)."""
-    if args.as_of != "data":
-        return args.as_of
-    manifest = data_dir / "manifest.json"
-    if manifest.exists():
-        return str(json.loads(manifest.read_text())["last_event_at"])
-    return "now"
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     _generate(args)
     return 0
@@ -77,7 +67,18 @@ def cmd_build(args: argparse.Namespace) -> int:
     dbt_args = ["build", *(["--full-refresh"] if args.full_refresh else [])]
     if args.select:
         dbt_args += ["--select", args.select]
-    result = run_dbt(dbt_args, data_dir=data_dir, db_path=db_path, as_of=_as_of(args, data_dir))
+    event_source = {"microseg__event_source": args.event_source} if args.event_source else {}
+    if args.event_source in (None, "contract"):
+        from microseg.preflight import check_events
+
+        checked = check_events(data_dir)
+        print("\n".join(checked.lines()))
+        if checked.problems:
+            print("microseg build: stopped before dbt; fix the events file as said above")
+            return 1
+    result = run_dbt(
+        dbt_args, data_dir=data_dir, db_path=db_path, as_of=args.as_of, extra_vars=event_source
+    )
     print(render(db_path, result, time.perf_counter() - started, "microseg build"))
     if db_path.exists():
         _redo_exports_after_erasure(db_path)
@@ -216,8 +217,14 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--as-of",
             default="data",
-            help="clock for time-relative logic: 'data' (last event, default), 'now', "
-            "or a timestamp",
+            help="clock for time-relative logic: 'data' (default: the latest clean receipt in "
+            "the loaded events, computed in the warehouse), 'now', or a timestamp",
+        )
+        command.add_argument(
+            "--event-source",
+            choices=["contract", "segment", "snowplow", "ga4"],
+            help="which tracker's tables the events come from (var microseg__event_source; "
+            "default contract: events.parquet in the input contract)",
         )
         command.add_argument("--full-refresh", action="store_true")
         command.add_argument("--select", help="dbt node selection")

@@ -39,7 +39,7 @@ def run_dbt(
     *,
     data_dir: Path,
     db_path: Path,
-    as_of: str = "now",
+    as_of: str = "data",
     extra_vars: dict | None = None,
 ) -> DbtResult:
     """Run one dbt command in-process on DuckDB with the given data and database."""

@@ -166,11 +166,91 @@ def ml_lines(db_path: Path) -> list[str]:
     return lines
 
 
+CLOCK_SOURCES = {
+    "data": "the latest clean receipt in the loaded events",
+    "now": "the time of the build",
+}
+
+
+def clock_line(db_path: Path) -> str | None:
+    """The as-of clock the last build used, and where it came from."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        relations = _relations(con)
+        if "base_tracking__events" not in relations:
+            return None
+        setting = "data"
+        if "builds" in relations:
+            row = con.execute(
+                f"select as_of from {relations['builds']} where command in ('build', 'run') "
+                "order by started_at desc limit 1"
+            ).fetchone()
+            setting = str(row[0]) if row and row[0] else setting
+        if "fct_person_features" in relations:
+            clock = con.execute(
+                f"select max(features_as_of) from {relations['fct_person_features']}"
+            ).fetchone()[0]
+        else:
+            clock = None
+        if clock is None and setting.lower() == "data":
+            clock = con.execute(
+                f"select max(received_at) from {relations['base_tracking__events']} "
+                "where row_status = 'clean'"
+            ).fetchone()[0]
+    finally:
+        con.close()
+    source = CLOCK_SOURCES.get(setting.lower(), "fixed by --as-of / var microseg__as_of")
+    if clock is None:
+        return (
+            f"clock: none ({source}): no clean events, so nothing is time-relative; "
+            "see the quarantine reasons below"
+        )
+    return f"clock: {clock} ({source})"
+
+
+def unmapped_lines(db_path: Path, top: int = 10) -> list[str]:
+    """The most frequent unknown event names and unmatched categories, with the fix."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        relations = _relations(con)
+        if "fct_unmapped_values" not in relations:
+            return []
+        rows = con.execute(
+            f"""
+            select value_kind, coalesce(raw_value, '(null)'), row_count, share_of_kind, fix,
+                count(*) over (partition by value_kind) as kinds
+            from {relations["fct_unmapped_values"]}
+            qualify row_number() over (partition by value_kind order by row_count desc) <= {top}
+            order by value_kind, row_count desc, 2
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    headings = {
+        "event_name": "unknown event names, quarantined as unknown_event_type",
+        "page_category": "page categories not in the interest taxonomy (no interest)",
+        "product_category": "product categories not in the interest taxonomy (no interest)",
+    }
+    lines: list[str] = []
+    for kind in headings:
+        kind_rows = [row for row in rows if row[0] == kind]
+        if not kind_rows:
+            continue
+        shown = f"top {len(kind_rows)} of {kind_rows[0][5]}" if kind_rows[0][5] > top else "all"
+        lines.append(f"{headings[kind]} ({shown}); {kind_rows[0][4]}:")
+        lines.extend(
+            f"  {value[:40]:<40} {n:>10,} {share:>6.1%}" for _, value, n, share, _, _ in kind_rows
+        )
+    return lines
+
+
 def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) -> str:
     lines = [f"== {title} =="]
     status = "succeeded" if result.success else "FAILED"
     nodes = ", ".join(f"{count} {name}" for name, count in sorted(result.counts.items()))
     lines.append(f"dbt build {status} in {result.seconds:.1f} s ({nodes})")
+    if db_path.exists() and result.counts and (clock := clock_line(db_path)):
+        lines.append(clock)
     if db_path.exists() and result.counts:
         counts = staging_counts(db_path)
         layers = counts.pop("layers")
@@ -195,6 +275,9 @@ def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) ->
             lines.append("")
             lines.append("quarantined by reason:")
             lines.extend(f"  {source:<10} {reason:<22} {n:>10,}" for source, reason, n in reasons)
+        if unmapped := unmapped_lines(db_path):
+            lines.append("")
+            lines.extend(unmapped)
         if "bot" in counts.get("events", {}):
             lines.append(f"bot events kept in staging, flagged is_bot: {counts['events']['bot']:,}")
         if segments := segment_rows(db_path):

@@ -9,7 +9,7 @@
     )
 }}
 
-{%- set as_of = microseg.as_of_timestamp() -%}
+{%- set as_of = microseg.receipt_clock() -%}
 {%- set skew_minutes = var('microseg__max_clock_skew_minutes') -%}
 {%- set output_columns = [
     'raw_row_hash', 'raw_row_occurrence', 'event_id', 'anonymous_id', 'user_id', 'event_type',
@@ -22,7 +22,7 @@
     of the newest clean one (and rows without a receipt time): rows arriving out of
     order inside that window are triaged exactly as a full refresh would. -#}
 {%- set window_start = '(select window_start from window_bounds)' -%}
-{#- On the raw column (a timestamp by contract), so scans can skip old data. -#}
+{#- On the receipt time as a plain column where it arrived as one, so scans can skip old data. -#}
 {%- set in_window -%}
     {%- if is_incremental() -%}
         where (received_at > {{ window_start }} or received_at is null)
@@ -42,8 +42,11 @@ with
 {% endif %}
 
 source as (
-    select {{ microseg.select_raw_columns('events') }}
-    from {{ source('tracking', 'events') }}
+    select
+        {{ microseg.select_raw_columns('events') }},
+        occurred_at_as_sent as raw_occurred_at_as_sent,
+        received_at_as_sent as raw_received_at_as_sent
+    from {{ ref('base_tracking__contract_events') }}
     {{ in_window }}
     {%- if microseg.erasures_exist() %}
         {{ 'and' if is_incremental() else 'where' }} not {{ microseg.erased_condition({
@@ -77,8 +80,8 @@ repeated_ids as (
 -- raw row (before typing widens it), with one sort: identical copies tie, and their
 -- position inside the tie is their copy number. A null event_id is one more repeated id.
 {%- set order_keys = [
-    microseg.safe_cast('raw_received_at', dbt.type_timestamp()),
-    microseg.safe_cast('raw_occurred_at', dbt.type_timestamp()),
+    'raw_received_at',
+    'raw_occurred_at',
     microseg.clean_string('raw_event_type'),
     microseg.clean_string('raw_anonymous_id'),
     microseg.clean_string('raw_user_id'),
@@ -117,8 +120,8 @@ typed as (
         {{ microseg.clean_string('raw_anonymous_id') }} as anonymous_id,
         {{ microseg.clean_string('raw_user_id') }} as user_id,
         {{ microseg.clean_string('raw_event_type') }} as event_name,
-        {{ microseg.safe_cast('raw_occurred_at', dbt.type_timestamp()) }} as occurred_at,
-        {{ microseg.safe_cast('raw_received_at', dbt.type_timestamp()) }} as received_at,
+        raw_occurred_at as occurred_at,
+        raw_received_at as received_at,
         {{ microseg.clean_string('raw_page_url') }} as page_url,
         lower({{ microseg.clean_string('raw_page_category') }}) as page_category,
         {{ microseg.clean_string('raw_product_id') }} as product_id,
@@ -180,7 +183,9 @@ triaged as (
             when event_id is null or (anonymous_id is null and user_id is null)
                 then 'missing_id'
             when event_id_rank > 1 then null
-            when raw_occurred_at is null or raw_received_at is null then 'missing_timestamp'
+            when (raw_occurred_at is null and raw_occurred_at_as_sent is null)
+                or (raw_received_at is null and raw_received_at_as_sent is null)
+                then 'missing_timestamp'
             when occurred_at is null or received_at is null then 'invalid_timestamp'
             when event_type is null then 'unknown_event_type'
             when occurred_at > {{ dbt.dateadd('minute', skew_minutes, 'received_at') }}
@@ -230,9 +235,9 @@ window_device_events as (
     select
         {{ microseg.clean_string(raw_prefix ~ 'anonymous_id') }} as anonymous_id,
         {{ microseg.clean_string(raw_prefix ~ 'event_id') }} as event_id,
-        {{ microseg.safe_cast(raw_prefix ~ 'occurred_at', dbt.type_timestamp()) }} as occurred_at
+        {{ raw_prefix }}occurred_at as occurred_at
     {% if is_incremental() -%}
-        from {{ source('tracking', 'events') }}
+        from {{ ref('base_tracking__contract_events') }}
         {{ in_window }}
     {%- else -%}
         from source
@@ -292,7 +297,9 @@ window_rows as (
             when bot_agents.user_agent is not null then 'user_agent'
             when rapid_fire_devices.anonymous_id is not null then 'event_rate'
         end as bot_reason,
-        {{ microseg.raw_record('events', 'with_status.row_status') }} as raw_record
+        {{ microseg.raw_record(
+            'events', 'with_status.row_status', ['occurred_at_as_sent', 'received_at_as_sent']
+        ) }} as raw_record
     from with_status
     left join bot_agents
         on with_status.user_agent = bot_agents.user_agent

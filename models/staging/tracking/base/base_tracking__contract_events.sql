@@ -1,0 +1,3 @@
+{{ config(materialized='view') }}
+
+{{ microseg.contract_events_select(source('tracking', 'events')) }}
