@@ -21,8 +21,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@$(BIN)/microseg demo --events $(EVENTS) --seed $(SEED)
 
+# Modules run on TEST_WORKERS pytest-xdist workers, each module whole on one worker.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) lint
-	@$(BIN)/pytest
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	@echo ">> ruff"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import pickle
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from filelock import FileLock
 
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import DbtResult, project_dir, run_dbt
@@ -47,14 +50,30 @@ class Build:
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """About 60k dirty generated events, built with `dbt build` (unit and data tests included)."""
+    """About 60k dirty generated events, built with `dbt build` (unit and data tests included).
+
+    Built once per test run: under pytest-xdist the first worker builds it in the run's
+    shared folder and every worker works on its own copy (tests write to it)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    built = shared / "demo_build_shared"
+    with FileLock(str(shared / "demo_build.lock")):
+        if not (built / "result.pickle").exists():
+            manifest = generate(GeneratorConfig(events=60_000, seed=7), built / "data")
+            result = run_dbt(
+                ["build"],
+                data_dir=built / "data",
+                db_path=built / "microseg.duckdb",
+                as_of=str(manifest["last_event_at"]),
+            )
+            (built / "result.pickle").write_bytes(pickle.dumps((manifest, result)))
+    manifest, result = pickle.loads((built / "result.pickle").read_bytes())
     root = tmp_path_factory.mktemp("demo")
-    manifest = generate(GeneratorConfig(events=60_000, seed=7), root / "data")
-    db_path = root / "microseg.duckdb"
-    result = run_dbt(
-        ["build"], data_dir=root / "data", db_path=db_path, as_of=str(manifest["last_event_at"])
-    )
-    return Build(root / "data", db_path, manifest, result)
+    for name in ("data", "microseg.duckdb"):
+        copy = shutil.copytree if (built / name).is_dir() else shutil.copy
+        copy(built / name, root / name)
+    return Build(root / "data", root / "microseg.duckdb", manifest, result)
 
 
 @pytest.fixture(scope="session")

@@ -156,11 +156,23 @@
         {{ return('cast(null as ' ~ dbt.type_timestamp() ~ ')') }}
     {%- endif -%}
     {%- set raw_day = dbt.date_trunc('day', 'received_at') -%}
+    {#- The raw rows as base_tracking__events reads them: in the contract's shape, from
+        the raw table itself (never a view of an earlier run's columns); an adapter's
+        mapping is a view over the tracker's tables already. -#}
+    {%- if var('microseg__event_source') == 'contract' -%}
+        {%- set raw_events = '(' ~ microseg.contract_events_select(source('tracking', 'events')) ~ ')' -%}
+    {%- else -%}
+        {%- set raw_events = adapter.get_relation(database=base.database, schema=base.schema,
+            identifier='base_tracking__contract_events') -%}
+        {%- if raw_events is none -%}
+            {{ return('cast(null as ' ~ dbt.type_timestamp() ~ ')') }}
+        {%- endif -%}
+    {%- endif -%}
     (
         select {{ dbt.dateadd('second', -1, 'min(coalesce(raw_days.receipt_day, base_days.receipt_day))') }}
         from (
             select {{ raw_day }} as receipt_day, count(*) as row_count
-            from ({{ microseg.contract_events_select(source('tracking', 'events')) }}) as raw_events
+            from {{ raw_events }} as raw_events
             {%- if microseg.erasures_exist() %}
             where not {{ microseg.erased_condition({
                 microseg.clean_string('user_id'): 'user_id',

@@ -2,14 +2,15 @@
     contract column by name (case-insensitive), an absent optional one as a typed null,
     received_at as occurred_at when absent; occurred_at and received_at as naive UTC
     (see parse_timestamp) with the text as sent beside them when it was not already a
-    timestamp. Stops, naming the fix, when a required column is missing or unusable. -#}
-{% macro contract_events_select(relation) -%}
+    timestamp. Stops, naming the fix, when a required column is missing or unusable;
+    `announce` logs the columns it ignores. -#}
+{% macro contract_events_select(relation, announce=false) -%}
     {%- set present = {} -%}
     {%- if execute -%}
         {%- for column in adapter.get_columns_in_relation(relation) -%}
             {%- do present.update({column.name | lower: column}) -%}
         {%- endfor -%}
-        {%- do microseg.check_event_contract(relation, present) -%}
+        {%- do microseg.check_event_contract(relation, present, announce) -%}
     {%- endif -%}
     {%- set timestamps = ['occurred_at', 'received_at'] %}
     select
@@ -41,7 +42,7 @@
 {%- endmacro %}
 
 {#- The input contract's promises, checked on the columns of the raw events. -#}
-{% macro check_event_contract(relation, present) %}
+{% macro check_event_contract(relation, present, announce=false) %}
     {%- set problems = [] -%}
     {%- for name in microseg.required_event_columns() if name not in present -%}
         {%- do problems.append('no column ' ~ name) -%}
@@ -65,7 +66,7 @@
             ~ 'var microseg__event_source to segment, snowplow or ga4 for those trackers\' tables.') }}
     {%- endif -%}
     {%- set extra = present.keys() | reject('in', microseg.raw_columns('events')) | list -%}
-    {%- if extra and model.name == 'base_tracking__contract_events' -%}
+    {%- if extra and announce -%}
         {{ log('microseg: ignoring ' ~ extra | length ~ ' columns of the raw events that are not in the input contract: '
             ~ extra | sort | join(', '), info=True) }}
     {%- endif -%}

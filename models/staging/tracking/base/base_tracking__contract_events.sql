@@ -1,3 +1,3 @@
 {{ config(materialized='view') }}
 
-{{ microseg.contract_events_select(source('tracking', 'events')) }}
+{{ microseg.contract_events_select(microseg.tracking_events_relation(), announce=true) }}
