@@ -1,4 +1,5 @@
-"""Machine-learned segments on generated data whose archetypes are known."""
+"""Machine-learned segments: on generated data whose archetypes are known, and the cluster
+labels and skip reasons on small frames."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from conftest import Build, project_var
+from microseg import ml
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
 
@@ -54,15 +57,40 @@ def test_clusters_recover_the_generator_archetypes(demo_sized_build: Build) -> N
     assert ari >= MIN_ADJUSTED_RAND_INDEX, f"adjusted Rand index {ari:.3f}"
 
 
-def test_every_cluster_label_names_a_cluster_with_its_quality(demo_sized_build: Build) -> None:
+def test_every_cluster_label_holds_for_its_cluster_with_its_quality(
+    demo_sized_build: Build,
+) -> None:
     clusters = query(demo_sized_build, "select * from main_marts.dim_clusters")
     labels = {entry["label"] for entry in project_var("microseg__cluster_segments")}
     low, high = project_var("microseg__cluster_k_range")
-    assert set(clusters["cluster_label"]) == labels
     assert low <= len(clusters) <= high
     assert (clusters["k"] == len(clusters)).all()
     assert clusters["silhouette"].between(0, 1).all()
     assert clusters["share_of_clustered"].sum() == pytest.approx(1)
+    # The demo's behaviours are all there: every label names a cluster.
+    assert labels <= set(clusters["cluster_label"])
+    # Each label only where its property holds (the demo fits on every clustered person,
+    # so dim_clusters' means are the profiles the labels were given on).
+    median = query(
+        demo_sized_build,
+        "select median(events_30d) as m from main_marts.fct_person_features "
+        f"where interactions >= {project_var('microseg__min_interactions')}",
+    )["m"][0]
+    profile = pd.DataFrame(
+        {
+            "days_idle": clusters["avg_days_since_last_seen"],
+            "events_30d": clusters["avg_events_30d"],
+            "events_31_90d": clusters["avg_events_90d"] - clusters["avg_events_30d"],
+        }
+    )
+    holds = ml.label_properties(profile, float(median), ml.LabelThresholds())
+    for index, cluster in clusters.iterrows():
+        label = cluster["cluster_label"]
+        if label in labels:
+            assert holds.loc[index, label], f"{label} without its property: {cluster.to_dict()}"
+        else:
+            assert label == f"cluster_{cluster['cluster_id']}"
+            assert not holds.loc[index, list(labels)].any()
     # "highly engaged" must mean it: the most recent events of any cluster.
     engaged = clusters.loc[clusters["cluster_label"] == "highly_engaged", "avg_events_30d"]
     assert engaged.max() == clusters["avg_events_30d"].max()
@@ -127,3 +155,213 @@ def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None
     assert (reused["trained_at"] == first["trained_at"].max()).all(), "6 days old: reused"
     retrained = build_at(last_event)
     assert (retrained["trained_at"] == pd.Timestamp(last_event)).all(), "8 days old: retrained"
+
+
+# --- Cluster labels and skip reasons on small frames (no dbt build) ---------------------
+
+LABELS = list(ml.CLUSTER_LABELS)
+
+
+def persons_frame(groups: list[tuple[int, float, float, float]]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Persons in clusters: per group (size, days idle, events 30d, events 31-90d), with a
+    little spread so the median and the means are real statistics."""
+    rows, ids = [], []
+    for cluster, (size, idle, recent, earlier) in enumerate(groups):
+        for offset in range(size):
+            jitter = (offset % 3) - 1  # -1, 0, 1
+            recent_events = max(recent + jitter * (recent > 0), 0)
+            rows.append(
+                {
+                    "person_key": f"p{cluster}_{offset}",
+                    "days_since_last_seen": max(idle + jitter * (idle > 0), 0),
+                    "events_30d": recent_events,
+                    "events_90d": recent_events + earlier,
+                }
+            )
+            ids.append(cluster)
+    return pd.DataFrame(rows), np.array(ids)
+
+
+def test_clusters_with_their_properties_get_the_four_labels() -> None:
+    persons, ids = persons_frame([(30, 2, 40, 60), (60, 10, 3, 5), (30, 40, 1, 30), (60, 80, 0, 1)])
+    assert ml.label_clusters(persons, ids, 4, LABELS) == [
+        "highly_engaged",
+        "casual",
+        "churning",
+        "inactive",
+    ]
+
+
+def test_a_population_idle_for_no_day_is_never_churning_or_inactive() -> None:
+    # A three-hour window: everyone seen today, nothing older than 30 days.
+    persons, ids = persons_frame([(20, 0, 30, 0), (40, 0, 8, 0), (30, 0, 3, 0), (10, 0, 1, 0)])
+    names = ml.label_clusters(persons, ids, 4, LABELS)
+    assert not {"churning", "inactive"} & set(names), names
+    assert names[0] == "highly_engaged"
+    # Even with most 90-day events old, 0 days idle is no drop.
+    persons, ids = persons_frame([(20, 0, 1, 50), (20, 0, 2, 40), (20, 0, 5, 5), (20, 0, 9, 1)])
+    assert not {"churning", "inactive"} & set(ml.label_clusters(persons, ids, 4, LABELS))
+
+
+def test_no_recent_events_is_never_highly_engaged() -> None:
+    persons, ids = persons_frame([(20, 40, 0, 30), (20, 70, 0, 5), (20, 20, 0, 10), (20, 90, 0, 0)])
+    names = ml.label_clusters(persons, ids, 4, LABELS)
+    assert "highly_engaged" not in names and "casual" not in names, names
+
+
+def test_clusters_without_a_property_get_their_own_neutral_name() -> None:
+    # Idle 40 days with a steady pace and a few recent events: not active now, no drop,
+    # not yet inactive. An empty cluster (index 3) has no profile at all.
+    persons, ids = persons_frame([(20, 40, 3, 6), (20, 45, 4, 8), (20, 5, 30, 60)])
+    names = ml.label_clusters(persons, ids, 4, LABELS)
+    assert names == ["cluster_1", "cluster_2", "highly_engaged", "cluster_4"]
+
+
+def test_a_label_names_several_clusters_only_when_each_has_its_property() -> None:
+    persons, ids = persons_frame([(20, 80, 0, 1), (20, 90, 0, 2), (20, 3, 4, 8)])
+    names = ml.label_clusters(persons, ids, 3, LABELS)
+    assert names[:2] == ["inactive", "inactive"]
+    assert names[2] != "inactive"
+
+
+def snapshots_frame(history_hours: float, positives: int, negatives: int) -> pd.DataFrame:
+    """int_person_features_at_cutoffs rows: one score row per person whose first event
+    lies history_hours before the clock; train and holdout rows with the given outcome
+    counts when the history reaches their clocks (two 30-day windows)."""
+    clock = pd.Timestamp("2026-10-31 12:00")
+    first = clock - pd.Timedelta(hours=history_hours)
+    rows = []
+    for snapshot, days_back in (("train", 60), ("holdout", 30), ("score", 0)):
+        snapshot_clock = clock - pd.Timedelta(days=days_back)
+        if first > snapshot_clock:
+            continue
+        for number in range(positives + negatives):
+            outcome = number < positives if snapshot != "score" else None
+            rows.append(
+                {
+                    "snapshot": snapshot,
+                    "person_key": f"p{number}",
+                    "feature_clock": snapshot_clock,
+                    "first_event_at": first,
+                    "events_90d": 1,
+                    "purchased_in_window": outcome,
+                    "is_active_in_window": None if outcome is None else not outcome,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("history_hours", "positives", "negatives", "expected"),
+    [
+        (3, 20, 20, "needs 2 windows of 30 days of history before the clock (train and "
+         "holdout), the data has 0.1 days"),
+        (24 * 45, 20, 20, "the data has 45.0 days"),
+        (24 * 100, 0, 40, "a single class in the train window: all 40 persons did not buy"),
+        (24 * 100, 40, 0, "a single class in the train window: all 40 persons bought"),
+        (24 * 100, 3, 40, "too few persons of one class in the train window: 3 bought and 40 "
+         "did not buy, needs at least 10 of each"),
+        (24 * 100, 0, 0, "the data has 0.0 days"),
+    ],
+)  # fmt: skip
+def test_propensity_says_why_it_cannot_train(
+    history_hours: float, positives: int, negatives: int, expected: str
+) -> None:
+    snapshots = snapshots_frame(history_hours, positives, negatives)
+    if snapshots.empty:
+        snapshots = pd.DataFrame(columns=["snapshot", "feature_clock", "first_event_at"])
+    reason = ml.TARGETS["purchase_propensity"].skip_reason(snapshots, 30)
+    assert reason is not None and expected in reason, reason
+
+
+def test_propensity_with_enough_history_and_both_classes_has_no_skip_reason() -> None:
+    snapshots = snapshots_frame(24 * 100, 15, 25)
+    assert ml.TARGETS["purchase_propensity"].skip_reason(snapshots, 30) is None
+    # For churn the outcome is the other way round; both classes are still there.
+    assert ml.TARGETS["churn_risk"].skip_reason(snapshots, 30) is None
+
+
+def ml_settings(**overrides: object) -> ml.Settings:
+    values: dict = {
+        "random_seed": 1,
+        "fit_sample_size": 1000,
+        "retrain_after_days": 0,
+        "min_interactions": 3,
+        "cluster_features": ["events_30d", "days_since_last_seen"],
+        "cluster_k_range": [4, 6],
+        "cluster_pca_components": 0,
+        "prediction_window_days": 30,
+        "lookalikes": [{"key": "twins", "seed_segment": "rfm_champions", "top_percent": 10}],
+    }
+    return ml.Settings(**(values | overrides))
+
+
+def features_frame(persons: int, distinct: bool = True) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "person_key": [f"p{number:03d}" for number in range(persons)],
+            "interactions": 5,
+            "events_30d": [number % 7 if distinct else 2 for number in range(persons)],
+            "events_90d": [number % 11 + 7 if distinct else 2 for number in range(persons)],
+            "days_since_last_seen": [number % 13 if distinct else 0 for number in range(persons)],
+            "features_as_of": pd.Timestamp("2026-10-31 12:00"),
+        }
+    )
+
+
+def test_segmentation_says_why_it_cannot_train() -> None:
+    settings = ml_settings()
+    assert ml.segmentation_skip_reason(features_frame(40), settings) == (
+        "needs 100 persons with at least 3 interactions, the data has 40"
+    )
+    assert ml.segmentation_skip_reason(features_frame(150, distinct=False), settings) == (
+        "needs at least 4 distinct feature profiles for k=4, the 150 persons have 1"
+    )
+    assert ml.segmentation_skip_reason(features_frame(150), settings) is None
+
+
+def test_every_model_has_one_status_row_and_skipped_ones_say_why() -> None:
+    settings = ml_settings()
+    features = features_frame(40)
+    snapshots = snapshots_frame(3, 20, 20)
+    seeds = pd.DataFrame(
+        {"lookalike_key": pd.Series(dtype=str), "person_key": pd.Series(dtype=str)}
+    )
+    registry = ml.train_models(snapshots, features, settings, None)
+    assert registry.empty, "nothing can train on 40 persons and three hours"
+    statuses = ml.model_statuses(registry, snapshots, features, seeds, settings)
+    quality = ml.quality_rows(registry, statuses)
+    assert quality["quality_metric_id"].is_unique
+    status_rows = quality[quality["metric_group"] == "status"].set_index("model_name")
+    assert sorted(status_rows.index) == [
+        "churn_risk",
+        "purchase_propensity",
+        "segmentation",
+        "twins",
+    ]
+    assert (status_rows["status"] == "skipped").all()
+    assert (status_rows["value"] == 0).all()
+    assert status_rows["model_version"].isna().all()
+    assert "the data has 0.1 days" in status_rows.loc["purchase_propensity", "reason"]
+    assert "the data has 40" in status_rows.loc["segmentation", "reason"]
+    assert "seed segment rfm_champions has no member" in status_rows.loc["twins", "reason"]
+    assert ml.rank_lookalikes(features, seeds, settings).empty
+
+
+def test_a_trained_model_has_its_metrics_and_a_trained_status_row() -> None:
+    settings = ml_settings()
+    features = features_frame(150)
+    snapshots = snapshots_frame(3, 20, 20)
+    seeds = pd.DataFrame({"lookalike_key": "twins", "person_key": ["p000", "p001", "p002"]})
+    registry = ml.train_models(snapshots, features, settings, None)
+    assert list(registry["model_name"]) == ["segmentation"]
+    quality = ml.quality_rows(
+        registry, ml.model_statuses(registry, snapshots, features, seeds, settings)
+    )
+    segmentation = quality[quality["model_name"] == "segmentation"]
+    assert (segmentation["status"] == "trained").all()
+    assert segmentation["reason"].isna().all()
+    assert set(segmentation["metric_group"]) == {"summary", "k_selection", "status"}
+    twins = quality[quality["model_name"] == "twins"]
+    assert list(twins["status"]) == ["trained"] and twins["reason"].isna().all()
+    assert quality["quality_metric_id"].is_unique

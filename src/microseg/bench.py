@@ -232,7 +232,7 @@ def run_baseline(data_dir: Path, db_path: Path, as_of: str) -> dict[str, float]:
         "max_clock_skew_minutes", "max_event_revenue", "max_event_quantity",
         "bot_max_events_per_minute", "session_timeout_minutes", "max_session_hours",
         "cart_abandon_hours", "burst_product_views", "burst_minutes", "category_binge_views",
-        "category_binge_minutes",
+        "category_binge_minutes", "recent_buyer_days", "recent_buyer_recency_score",
     ):  # fmt: skip
         con.execute(f"set variable {name} = {_literal(variables['microseg__' + name])}")
     classes = variables["microseg__rfm_classes"]

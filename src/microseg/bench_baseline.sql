@@ -276,8 +276,9 @@ from sessions;
 
 -- stage: features
 
--- Every event of a person: web events through their session, server-side events (no
--- device) through their user.
+-- Every interaction of a person: web events through their session, server-side events
+-- (no device) through their user. Heartbeats (page_ping) and tracker events without a
+-- meaning here (other) only lengthen sessions (macro non_interaction_event_types).
 create or replace table bl_person_events as
 select
     bl_sessions.person_key,
@@ -297,6 +298,7 @@ inner join bl_sessions
         bl_session_events.anonymous_id = bl_sessions.anonymous_id
         and bl_session_events.run_no = bl_sessions.run_no
         and bl_session_events.chunk_no = bl_sessions.chunk_no
+where bl_session_events.event_type not in ('page_ping', 'other')
 union all
 select
     'user:' || user_id as person_key,
@@ -311,7 +313,9 @@ select
     discount_code,
     campaign_id
 from bl_events
-where anonymous_id is null and user_id is not null and not is_bot;
+where
+    anonymous_id is null and user_id is not null and not is_bot
+    and event_type not in ('page_ping', 'other');
 
 -- The features the segment rules read, per person.
 create or replace table bl_person_features as
@@ -341,22 +345,52 @@ with activity as (
     group by 1
 ),
 
-rfm_scores as (
+-- Quintiles of the mid-rank percentile: a tied block scores as its middle position.
+rfm_ranks as (
     select
         person_key,
+        days_since_last_purchase <= getvariable('recent_buyer_days') as is_recent_buyer,
         1 + floor(
-            5 * (rank() over (order by days_since_last_purchase desc) - 1) / count(*) over ()
-        ) as recency_score,
-        1 + floor(5 * (rank() over (order by purchases) - 1) / count(*) over ()) as frequency_score,
-        1 + floor(5 * (rank() over (order by monetary_value) - 1) / count(*) over ())
-            as monetary_score
+            5 * (
+                2 * rank() over (order by days_since_last_purchase desc)
+                + count(*) over (partition by days_since_last_purchase)
+                - 2
+            ) / (2 * count(*) over ())
+        ) as relative_recency_score,
+        1 + floor(
+            5 * (
+                2 * rank() over (order by purchases)
+                + count(*) over (partition by purchases)
+                - 2
+            ) / (2 * count(*) over ())
+        ) as frequency_score,
+        1 + floor(
+            5 * (
+                2 * rank() over (order by monetary_value)
+                + count(*) over (partition by monetary_value)
+                - 2
+            ) / (2 * count(*) over ())
+        ) as monetary_score
     from activity
     where purchases > 0
+),
+
+-- A recent buyer scores at least the recent score on recency.
+rfm_scores as (
+    select
+        *,
+        case
+            when is_recent_buyer
+                then greatest(relative_recency_score, getvariable('recent_buyer_recency_score'))
+            else relative_recency_score
+        end as recency_score
+    from rfm_ranks
 ),
 
 rfm as (
     select
         rfm_scores.person_key,
+        rfm_scores.is_recent_buyer,
         rfm_scores.monetary_score,
         bl_rfm_classes.key as rfm_class
     from rfm_scores
@@ -476,6 +510,7 @@ select
     coalesce(activity.interactions, 0) as interactions,
     coalesce(activity.purchases, 0) as purchases,
     activity.days_since_last_purchase,
+    coalesce(rfm.is_recent_buyer, false) as is_recent_buyer,
     activity.monetary_value,
     activity.discount_purchase_share,
     coalesce(activity.campaigns_opened, 0) as campaigns_opened,

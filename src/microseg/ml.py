@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -63,6 +62,8 @@ MIN_ROWS_PER_CLASS = 10
 MAX_LOOKALIKE_SEEDS = 5000
 LOOKALIKE_NEIGHBOURS = 10
 CLUSTER_LABELS = ("highly_engaged", "casual", "churning", "inactive")
+# A cluster none of whose label properties hold is named cluster_<cluster_id>.
+NEUTRAL_CLUSTER_PREFIX = "cluster_"
 MODEL_COLUMNS = (
     "model_version",
     "model_name",
@@ -72,6 +73,27 @@ MODEL_COLUMNS = (
     "parameters_json",
     "metrics_json",
 )
+
+
+@dataclass(frozen=True)
+class LabelThresholds:
+    """When a cluster may carry a label: the label's defining property, in absolute terms,
+    on the cluster's mean profile (days idle = days since last seen, events in the last 30
+    days, events 31-90 days ago). The one home of these thresholds."""
+
+    # highly_engaged and casual are active now: seen within this many days.
+    active_max_days_idle: float = 30.0
+    # highly_engaged: events in the last 30 days at least this many times the median
+    # person's, and at least engaged_min_events_30d (so never with none).
+    engaged_min_ratio_to_median: float = 2.0
+    engaged_min_events_30d: float = 4.0
+    # churning: at least this share of the 90-day events older than 30 days (a steady
+    # pace gives 2/3; 0.75 is the last 30 days at 2/3 of the pace of the 60 before), idle
+    # longer than churning_min_days_idle, and not yet inactive.
+    churning_min_earlier_share: float = 0.75
+    churning_min_days_idle: float = 14.0
+    # inactive: idle longer than this.
+    inactive_min_days_idle: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -85,8 +107,10 @@ class Settings:
     cluster_features: list[str]
     cluster_k_range: list[int]
     cluster_pca_components: int
+    prediction_window_days: int
     cluster_labels: list[str] = field(default_factory=lambda: list(CLUSTER_LABELS))
     lookalikes: list[dict[str, Any]] = field(default_factory=list)
+    label_thresholds: LabelThresholds = field(default_factory=LabelThresholds)
 
     @classmethod
     def from_json(cls, text: str) -> Settings:
@@ -94,6 +118,8 @@ class Settings:
         unknown = set(values.get("cluster_labels", [])) - set(CLUSTER_LABELS)
         if unknown:
             raise ValueError(f"unknown cluster labels {sorted(unknown)}; known: {CLUSTER_LABELS}")
+        if "label_thresholds" in values:
+            values["label_thresholds"] = LabelThresholds(**values["label_thresholds"])
         return cls(**values)
 
 
@@ -188,12 +214,43 @@ def clusterable(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return eligible.sort_values("person_key").reset_index(drop=True)
 
 
+def _fit_sample(features: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    persons = clusterable(features, settings)
+    return persons.iloc[_sample(len(persons), settings.fit_sample_size, settings.random_seed)]
+
+
+def _smallest_k(settings: Settings) -> int:
+    return max(settings.cluster_k_range[0], len(settings.cluster_labels), 2)
+
+
+def segmentation_skip_reason(features: pd.DataFrame, settings: Settings) -> str | None:
+    """Why K-means cannot be fitted on these persons, in words; None when it can."""
+    persons = clusterable(features, settings)
+    if len(persons) < MIN_CLUSTERED_PERSONS:
+        return (
+            f"needs {MIN_CLUSTERED_PERSONS} persons with at least {settings.min_interactions} "
+            f"interactions, the data has {len(persons)}"
+        )
+    smallest_k = _smallest_k(settings)
+    distinct = _distinct_points(_fit_sample(features, settings), settings)
+    if distinct < smallest_k:
+        return (
+            f"needs at least {smallest_k} distinct feature profiles for k={smallest_k}, "
+            f"the {len(persons)} persons have {distinct}"
+        )
+    return None
+
+
+def _distinct_points(sample: pd.DataFrame, settings: Settings) -> int:
+    return len(np.unique(_raw_matrix(sample, settings.cluster_features), axis=0))
+
+
 def fit_clusters(
     features: pd.DataFrame, settings: Settings
 ) -> tuple[ClusterModel, dict[str, Any], int]:
-    """K-means on a sample, K chosen by silhouette; returns model, metrics, rows fitted."""
-    persons = clusterable(features, settings)
-    sample = persons.iloc[_sample(len(persons), settings.fit_sample_size, settings.random_seed)]
+    """K-means on a sample, K chosen by silhouette; returns model, metrics, rows fitted.
+    Call only when segmentation_skip_reason is None."""
+    sample = _fit_sample(features, settings)
     scaler = Scaler.fit(sample, settings.cluster_features)
     points = scaler.transform(sample)
     pca_mean = pca_components = None
@@ -201,9 +258,10 @@ def fit_clusters(
         pca = PCA(settings.cluster_pca_components, random_state=settings.random_seed).fit(points)
         pca_mean, pca_components = pca.mean_.tolist(), pca.components_.tolist()
         points = pca.transform(points)
-    low, high = settings.cluster_k_range
+    # K-means cannot find more clusters than there are distinct points.
+    high = min(settings.cluster_k_range[1], _distinct_points(sample, settings))
     candidates = []
-    for k in range(max(low, len(settings.cluster_labels)), high + 1):
+    for k in range(_smallest_k(settings), max(high, _smallest_k(settings)) + 1):
         kmeans = KMeans(k, n_init=4, random_state=settings.random_seed).fit(points)
         silhouette = silhouette_score(
             points,
@@ -223,7 +281,9 @@ def fit_clusters(
     best = max(candidates, key=lambda candidate: candidate["silhouette"])
     model = ClusterModel(scaler, pca_mean, pca_components, best["centroids"], [])
     ids, _ = model.assign(sample)
-    model.labels = label_clusters(sample, ids, len(best["centroids"]), settings.cluster_labels)
+    model.labels = label_clusters(
+        sample, ids, len(best["centroids"]), settings.cluster_labels, settings.label_thresholds
+    )
     metrics = {
         "k": best["k"],
         "silhouette": best["silhouette"],
@@ -237,40 +297,104 @@ def fit_clusters(
     return model, metrics, len(sample)
 
 
-def label_clusters(
-    persons: pd.DataFrame, cluster_ids: np.ndarray, k: int, labels: list[str]
-) -> list[str]:
-    """Name clusters from their centroids; every label names at least one cluster.
+def cluster_profiles(persons: pd.DataFrame, cluster_ids: np.ndarray, k: int) -> pd.DataFrame:
+    """Per cluster (index 0..k-1): mean days idle, events in the last 30 days and events
+    31-90 days ago; NaN for a cluster without members."""
+    raw = _profile_columns(persons)
+    return raw.groupby(cluster_ids).mean().reindex(range(k))
 
-    Each cluster's profile is its mean days since last seen, events in the last 30 days
-    and events 31-90 days ago. Labels rank clusters: highly_engaged by recent events,
-    inactive by days since last seen, churning by the share of the 90-day events that came
-    before the last 30 days, casual by closeness to the typical person. An optimal
-    assignment picks one anchor cluster per label; every other cluster takes the label of
-    the anchor nearest to its (log) profile.
-    """
-    raw = pd.DataFrame(
+
+def _profile_columns(persons: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
         {
-            "recency": persons["days_since_last_seen"].astype(float).fillna(NEVER_DAYS),
-            "recent": persons["events_30d"].astype(float),
-            "earlier": (persons["events_90d"] - persons["events_30d"]).astype(float),
+            "days_idle": persons["days_since_last_seen"].astype(float).fillna(NEVER_DAYS),
+            "events_30d": persons["events_30d"].astype(float),
+            "events_31_90d": (persons["events_90d"] - persons["events_30d"]).astype(float),
         }
     )
-    profile = raw.groupby(cluster_ids).mean().reindex(range(k)).fillna(0)
-    log_profile = np.log1p(profile.clip(lower=0))
+
+
+def label_properties(
+    profile: pd.DataFrame, median_events_30d: float, thresholds: LabelThresholds
+) -> pd.DataFrame:
+    """Per cluster and label: whether the label's defining property holds (LabelThresholds).
+    A cluster without members has none."""
+    idle, recent, earlier = profile["days_idle"], profile["events_30d"], profile["events_31_90d"]
+    events_90d = recent + earlier
+    earlier_share = earlier / events_90d.where(events_90d > 0)
+    engaged_floor = max(
+        thresholds.engaged_min_ratio_to_median * median_events_30d,
+        thresholds.engaged_min_events_30d,
+    )
+    properties = pd.DataFrame(
+        {
+            "highly_engaged": (recent > 0)
+            & (recent >= engaged_floor)
+            & (idle <= thresholds.active_max_days_idle),
+            "casual": (recent > 0) & (idle <= thresholds.active_max_days_idle),
+            "churning": (earlier_share >= thresholds.churning_min_earlier_share)
+            & (idle > thresholds.churning_min_days_idle)
+            & (idle <= thresholds.inactive_min_days_idle),
+            "inactive": idle > thresholds.inactive_min_days_idle,
+        }
+    )
+    return properties.fillna(False).astype(bool)
+
+
+def label_clusters(
+    persons: pd.DataFrame,
+    cluster_ids: np.ndarray,
+    k: int,
+    labels: list[str],
+    thresholds: LabelThresholds | None = None,
+) -> list[str]:
+    """Name clusters from their profiles; a label only where its property holds.
+
+    A label's defining property (label_properties, thresholds in LabelThresholds) must hold
+    on the cluster's mean profile; a cluster where none holds is named cluster_<id> (its
+    1-based cluster_id), a name no segment reads. In the order of `labels`, each label
+    takes as its anchor the best-ranked cluster among those that have its property and
+    anchor no earlier label (highly_engaged by recent events, casual by closeness to the
+    typical person, churning by the share of the 90-day events before the last 30 days,
+    inactive by days idle); every other cluster takes the label of the nearest anchor (log
+    profile) whose property it also has. So a label can name several clusters, each of
+    which has the property, or none.
+    """
+    thresholds = thresholds or LabelThresholds()
+    raw = _profile_columns(persons)
+    profile = raw.groupby(cluster_ids).mean().reindex(range(k))
+    holds = label_properties(profile, float(raw["events_30d"].median()), thresholds)[labels]
+    filled = profile.fillna(0)
+    log_profile = np.log1p(filled.clip(lower=0))
     typical = np.log1p(raw.clip(lower=0)).median()
+    recent, earlier = filled["events_30d"], filled["events_31_90d"]
     scorers = {
-        "highly_engaged": profile["recent"],
+        "highly_engaged": recent,
         "casual": -(log_profile - typical).abs().sum(axis=1),
         # A steady person has twice as many events in the earlier 60 days as in the last 30.
-        "churning": profile["earlier"] / (profile["earlier"] + 2 * profile["recent"] + 1),
-        "inactive": profile["recency"],
+        "churning": earlier / (earlier + 2 * recent + 1),
+        "inactive": filled["days_idle"],
     }
-    ranks = np.column_stack([scorers[label].rank(pct=True).to_numpy() for label in labels])
-    anchors, anchor_labels = linear_sum_assignment(-ranks)
+    eligible = holds.to_numpy()
+    anchors: list[tuple[int, int]] = []
+    for column, label in enumerate(labels):
+        free = [
+            index
+            for index in range(k)
+            if eligible[index, column] and index not in {row for row, _ in anchors}
+        ]
+        if free:
+            anchors.append((max(free, key=lambda index: scorers[label].iloc[index]), column))
+    names = [f"{NEUTRAL_CLUSTER_PREFIX}{index + 1}" for index in range(k)]
     points = log_profile.to_numpy()
-    distances = np.linalg.norm(points[:, None, :] - points[anchors][None], axis=2)
-    return [labels[anchor_labels[index]] for index in distances.argmin(axis=1)]
+    for index in range(k):
+        candidates = [(row, column) for row, column in anchors if eligible[index, column]]
+        if candidates:
+            nearest = min(
+                candidates, key=lambda anchor: np.linalg.norm(points[index] - points[anchor[0]])
+            )
+            names[index] = labels[nearest[1]]
+    return names
 
 
 # --- Propensity -------------------------------------------------------------------------
@@ -349,6 +473,7 @@ class Target:
     positive: bool  # predicts label = positive
     recently_active_only: bool  # only persons with events in the 90 days before the clock
     baseline_higher_is_likelier: bool  # longer since the last event = likelier outcome
+    outcome_words: tuple[str, str] = ("had the outcome", "did not")  # (positive, negative)
 
     def rows(self, snapshots: pd.DataFrame, snapshot: str) -> pd.DataFrame:
         rows = snapshots[snapshots["snapshot"] == snapshot]
@@ -359,21 +484,53 @@ class Target:
     def outcome(self, rows: pd.DataFrame) -> pd.Series:
         return rows[self.label].astype(bool) == self.positive
 
-    def has_enough_data(self, snapshots: pd.DataFrame) -> bool:
-        """Both outcomes at least MIN_ROWS_PER_CLASS times in `train` and in `holdout`."""
+    def skip_reason(self, snapshots: pd.DataFrame, window_days: int) -> str | None:
+        """Why the model cannot be fitted and evaluated, in words; None when it can: it
+        needs two prediction windows of history, and both outcomes at least
+        MIN_ROWS_PER_CLASS times in `train` and in `holdout`."""
+        history = history_days(snapshots)
+        if history < 2 * window_days:
+            return (
+                f"needs 2 windows of {window_days} days of history before the clock "
+                f"(train and holdout), the data has {history:.1f} days"
+            )
+        yes, no = self.outcome_words
         for snapshot in ("train", "holdout"):
             counts = self.outcome(self.rows(snapshots, snapshot)).value_counts()
-            if (
-                counts.get(True, 0) < MIN_ROWS_PER_CLASS
-                or counts.get(False, 0) < MIN_ROWS_PER_CLASS
-            ):
-                return False
-        return True
+            positives, negatives = int(counts.get(True, 0)), int(counts.get(False, 0))
+            if positives and negatives and min(positives, negatives) >= MIN_ROWS_PER_CLASS:
+                continue
+            if not positives and not negatives:
+                return f"no persons to learn from in the {snapshot} window"
+            if not positives or not negatives:
+                return (
+                    f"a single class in the {snapshot} window: all {positives + negatives} "
+                    f"persons {yes if positives else no}"
+                )
+            return (
+                f"too few persons of one class in the {snapshot} window: {positives} "
+                f"{yes} and {negatives} {no}, needs at least {MIN_ROWS_PER_CLASS} of each"
+            )
+        return None
+
+
+def history_days(snapshots: pd.DataFrame) -> float:
+    """Days from the first event to the as-of clock (the `score` rows), 0 without events."""
+    score = snapshots[snapshots["snapshot"] == "score"]
+    if score.empty:
+        return 0.0
+    first = pd.to_datetime(score["first_event_at"]).min()
+    clock = pd.to_datetime(score["feature_clock"]).max()
+    return max((clock - first).total_seconds() / 86400, 0.0)
 
 
 TARGETS = {
-    "purchase_propensity": Target("purchased_in_window", True, False, False),
-    "churn_risk": Target("is_active_in_window", False, True, True),
+    "purchase_propensity": Target(
+        "purchased_in_window", True, False, False, ("bought", "did not buy")
+    ),
+    "churn_risk": Target(
+        "is_active_in_window", False, True, True, ("had no activity", "stayed active")
+    ),
 }
 
 
@@ -415,17 +572,17 @@ def train_models(
     settings: Settings,
     previous: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    """One registry row per model trained now; none for a model still fresh enough or
-    already registered."""
+    """One registry row per model trained now; none for a model still fresh enough, already
+    registered or without the data it needs (model_statuses says why)."""
     trained_at = pd.Timestamp(features["features_as_of"].max()).to_pydatetime()
     rows = []
     stale = not _is_fresh(previous, "segmentation", trained_at, settings.retrain_after_days)
-    if stale and len(clusterable(features, settings)) >= MIN_CLUSTERED_PERSONS:
+    if stale and segmentation_skip_reason(features, settings) is None:
         cluster_model, metrics, fitted = fit_clusters(features, settings)
         rows.append(("segmentation", "kmeans", asdict(cluster_model), metrics, fitted))
     for name, target in TARGETS.items():
         stale = not _is_fresh(previous, name, trained_at, settings.retrain_after_days)
-        if stale and target.has_enough_data(snapshots):
+        if stale and target.skip_reason(snapshots, settings.prediction_window_days) is None:
             model, metrics, fitted = fit_and_evaluate_propensity(snapshots, target, settings)
             rows.append((name, "logistic_regression", asdict(model), metrics, fitted))
     registry = pd.DataFrame(
@@ -533,10 +690,8 @@ def rank_lookalikes(
     candidates_all = clusterable(features, settings)
     frames = []
     for lookalike in settings.lookalikes:
-        seed_keys = set(seeds.loc[seeds["lookalike_key"] == lookalike["key"], "person_key"])
-        is_seed = candidates_all["person_key"].isin(seed_keys)
-        seed_rows, candidates = candidates_all[is_seed], candidates_all[~is_seed]
-        if seed_rows.empty or candidates.empty:
+        seed_rows, candidates = _lookalike_split(candidates_all, seeds, lookalike["key"])
+        if lookalike_skip_reason(candidates_all, seeds, lookalike, settings) is not None:
             continue
         scaler = Scaler.fit(candidates_all, settings.cluster_features)
         sample = seed_rows.iloc[_sample(len(seed_rows), MAX_LOOKALIKE_SEEDS, settings.random_seed)]
@@ -571,6 +726,62 @@ def rank_lookalikes(
     return result[list(dtypes)].astype(dtypes).reset_index(drop=True)
 
 
+def _lookalike_split(
+    persons: pd.DataFrame, seeds: pd.DataFrame, key: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    seed_keys = set(seeds.loc[seeds["lookalike_key"] == key, "person_key"])
+    is_seed = persons["person_key"].isin(seed_keys)
+    return persons[is_seed], persons[~is_seed]
+
+
+def lookalike_skip_reason(
+    persons: pd.DataFrame, seeds: pd.DataFrame, lookalike: dict[str, Any], settings: Settings
+) -> str | None:
+    """Why a lookalike cannot be ranked (`persons`: the clusterable ones), in words; None
+    when it can."""
+    seed_rows, candidates = _lookalike_split(persons, seeds, lookalike["key"])
+    enough = f"at least {settings.min_interactions} interactions"
+    if seed_rows.empty:
+        return (
+            f"the seed segment {lookalike['seed_segment']} has no member with {enough} "
+            f"(among {len(persons)} such persons)"
+        )
+    if candidates.empty:
+        return f"every person with {enough} is in the seed segment {lookalike['seed_segment']}"
+    return None
+
+
+def model_statuses(
+    registry: pd.DataFrame,
+    snapshots: pd.DataFrame,
+    features: pd.DataFrame,
+    seeds: pd.DataFrame,
+    settings: Settings,
+) -> pd.DataFrame:
+    """One row per model (segmentation, each propensity target, each lookalike): the
+    version in use, status trained or skipped, and why it was skipped in words. A model
+    that cannot be retrained on this data but has an earlier version in use stays
+    `trained`, with the reason it was not retrained."""
+    latest = latest_models(registry)
+    reasons = {"segmentation": segmentation_skip_reason(features, settings)} | {
+        name: target.skip_reason(snapshots, settings.prediction_window_days)
+        for name, target in TARGETS.items()
+    }
+    rows = []
+    for name, reason in reasons.items():
+        entry = latest.get(name)
+        if entry is None:
+            rows.append((name, None, "skipped", reason or "no version was trained"))
+        else:
+            kept = None if reason is None else f"not retrained on this data: {reason}"
+            rows.append((name, entry["model_version"], "trained", kept))
+    persons = clusterable(features, settings)
+    for lookalike in settings.lookalikes:
+        reason = lookalike_skip_reason(persons, seeds, lookalike, settings)
+        rows.append((lookalike["key"], None, "skipped" if reason else "trained", reason))
+    return pd.DataFrame(rows, columns=["model_name", "model_version", "status", "reason"])
+
+
 def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, float]]:
     """(group, item, metric, value) for a model's metrics_json."""
     rows = [
@@ -596,20 +807,39 @@ def _metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str, float]]:
     return rows
 
 
-def quality_rows(registry: pd.DataFrame) -> pd.DataFrame:
-    """The latest models' metrics as long rows: one per model, group, item and metric."""
+def quality_rows(registry: pd.DataFrame, statuses: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The latest models' metrics as long rows: one per model, group, item and metric, each
+    with its model's status; plus, from `statuses` (model_statuses), one `status` row per
+    model (metric is_trained, 1 or 0) carrying the reason a model was skipped."""
+    latest = latest_models(registry)
     rows = [
-        (entry["model_version"], name, *row)
-        for name, entry in latest_models(registry).items()
+        (entry["model_version"], name, *row, "trained", None)
+        for name, entry in latest.items()
         for row in _metric_rows(json.loads(entry["metrics_json"]))
     ]
-    quality = pd.DataFrame(
-        rows, columns=["model_version", "model_name", "metric_group", "item", "metric", "value"]
-    )
-    key = quality["model_version"]
+    for status in (statuses if statuses is not None else pd.DataFrame()).itertuples():
+        trained = status.status == "trained"
+        rows.append(
+            (
+                status.model_version,
+                status.model_name,
+                "status",
+                "model",
+                "is_trained",
+                1.0 if trained else 0.0,
+                status.status,
+                status.reason,
+            )
+        )
+    columns = [
+        "model_version", "model_name", "metric_group", "item", "metric", "value", "status",
+        "reason",
+    ]  # fmt: skip
+    quality = pd.DataFrame(rows, columns=columns)
+    # A skipped model has no version: its rows are keyed by its name.
+    key = quality["model_version"].fillna(quality["model_name"])
     for column in ("metric_group", "item", "metric"):
         key = key + "|" + quality[column]
     quality.insert(0, "quality_metric_id", key)
-    return quality.astype(
-        {column: "string" for column in quality.columns[:-1]} | {"value": "float64"}
-    )
+    text = [column for column in quality.columns if column != "value"]
+    return quality.astype(dict.fromkeys(text, "string") | {"value": "float64"})

@@ -93,6 +93,7 @@ features as (
         snapshot,
         feature_clock,
         person_key,
+        min(case when {{ past }} then occurred_at end) as first_event_at,
         max(case when {{ past }} then occurred_at end) as last_event_at,
         {{ dbt.datediff('max(case when ' ~ past ~ ' then occurred_at end)', 'feature_clock', 'day') }}
             as days_since_last_event,

@@ -110,6 +110,11 @@ joined as (
     select
         persons.person_key,
         crm.user_id,
+        -- The key of a tracked person is `user:<the user id the tracker sent>`.
+        case
+            when activity.person_key is not null and persons.person_key like 'user:%'
+                then substr(persons.person_key, 6)
+        end as tracker_user_id,
         crm.user_id is not null as is_customer_record,
         crm.signed_up_at,
         crm.country,
@@ -147,6 +152,7 @@ joined as (
         purchases.first_purchase_at,
         purchases.last_purchase_at,
         purchases.days_since_last_purchase,
+        coalesce(rfm.is_recent_buyer, false) as is_recent_buyer,
         coalesce(purchases.monetary_value, 0) as monetary_value,
         coalesce(purchases.revenue_90d, 0) as revenue_90d,
         purchases.monetary_value / nullif(purchases.purchases, 0) as avg_order_value,

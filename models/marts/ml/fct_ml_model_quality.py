@@ -1,4 +1,5 @@
-"""The latest models' quality metrics, K selection, calibration and feature weights."""
+"""The latest models' quality metrics, K selection, calibration and feature weights, and
+one status row per model: trained, or skipped with the reason in words."""
 
 from typing import Any
 
@@ -7,4 +8,12 @@ from microseg import ml
 
 def model(dbt: Any, session: Any) -> Any:
     dbt.config(materialized="table", packages=["numpy", "pandas", "scikit-learn", "scipy"])
-    return ml.quality_rows(ml.to_pandas(dbt.ref("dim_ml_models")))
+    registry = ml.to_pandas(dbt.ref("dim_ml_models"))
+    statuses = ml.model_statuses(
+        registry,
+        ml.to_pandas(dbt.ref("int_person_features_at_cutoffs")),
+        ml.to_pandas(dbt.ref("fct_person_features")),
+        ml.to_pandas(dbt.ref("int_lookalike_seeds_selected")),
+        ml.Settings.from_json(dbt.config.get("ml_settings")),
+    )
+    return ml.quality_rows(registry, statuses)
