@@ -117,19 +117,24 @@ def render_segments(rows: list[tuple]) -> list[str]:
 
 
 def ml_lines(db_path: Path) -> list[str]:
-    """The clusters (label, size, silhouette) and the propensity models' held-out quality."""
+    """The clusters (label, size, silhouette), the propensity models' held-out quality, and
+    every skipped model with the reason it was skipped."""
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         relations = _relations(con)
-        if not {"dim_clusters", "fct_ml_model_quality"} <= relations.keys():
+        if "fct_ml_model_quality" not in relations:
             return []
-        clusters = con.execute(
-            f"""
-            select cluster_id, cluster_label, persons, share_of_clustered, avg_events_30d,
-                avg_days_since_last_seen, avg_purchases, silhouette, davies_bouldin
-            from {relations["dim_clusters"]} order by cluster_id
-            """
-        ).fetchall()
+        clusters = (
+            con.execute(
+                f"""
+                select cluster_id, cluster_label, persons, share_of_clustered, avg_events_30d,
+                    avg_days_since_last_seen, avg_purchases, silhouette, davies_bouldin
+                from {relations["dim_clusters"]} order by cluster_id
+                """
+            ).fetchall()
+            if "dim_clusters" in relations
+            else []
+        )
         quality = con.execute(
             f"""
             select model_name,
@@ -142,27 +147,48 @@ def ml_lines(db_path: Path) -> list[str]:
             group by 1 order by 1 desc
             """
         ).fetchall()
+        columns = {
+            row[0]
+            for row in con.execute(
+                f"select * from {relations['fct_ml_model_quality']} limit 0"
+            ).description
+        }
+        skipped = (
+            con.execute(
+                f"""
+                select model_name, reason from {relations["fct_ml_model_quality"]}
+                where metric_group = 'status' and status = 'skipped' order by model_name
+                """
+            ).fetchall()
+            if {"status", "reason"} <= columns
+            else []
+        )
     finally:
         con.close()
-    if not clusters:
-        return []
-    silhouette, davies_bouldin = clusters[0][-2:]
-    lines = [
-        f"clusters: k={len(clusters)}, silhouette {silhouette:.3f}, "
-        f"Davies-Bouldin {davies_bouldin:.2f}",
-        f"  {'id':>3} {'label':<16} {'persons':>8} {'share':>6} {'events 30d':>10} "
-        f"{'days idle':>9} {'purchases':>9}",
-    ]
-    lines.extend(
-        f"  {cid:>3} {label:<16} {n:>8,} {share:>6.1%} {events:>10.1f} {idle:>9.0f} {buys:>9.2f}"
-        for cid, label, n, share, events, idle, buys, _, _ in clusters
-    )
-    lines.append("propensity on the held-out window (ROC-AUC vs recency alone):")
-    lines.extend(
-        f"  {name:<20} ROC-AUC {auc:.3f} (baseline {baseline:.3f}), "
-        f"top-decile precision {precision:.1%} vs base rate {rate:.1%}"
-        for name, auc, baseline, precision, rate in quality
-    )
+    lines = []
+    if clusters:
+        silhouette, davies_bouldin = clusters[0][-2:]
+        lines += [
+            f"clusters: k={len(clusters)}, silhouette {silhouette:.3f}, "
+            f"Davies-Bouldin {davies_bouldin:.2f}",
+            f"  {'id':>3} {'label':<16} {'persons':>8} {'share':>6} {'events 30d':>10} "
+            f"{'days idle':>9} {'purchases':>9}",
+        ]
+        lines.extend(
+            f"  {cid:>3} {label:<16} {n:>8,} {share:>6.1%} {events:>10.1f} {idle:>9.0f} "
+            f"{buys:>9.2f}"
+            for cid, label, n, share, events, idle, buys, _, _ in clusters
+        )
+    if quality:
+        lines.append("propensity on the held-out window (ROC-AUC vs recency alone):")
+        lines.extend(
+            f"  {name:<20} ROC-AUC {auc:.3f} (baseline {baseline:.3f}), "
+            f"top-decile precision {precision:.1%} vs base rate {rate:.1%}"
+            for name, auc, baseline, precision, rate in quality
+        )
+    if skipped:
+        lines.append("models not trained on this data:")
+        lines.extend(f"  {name:<20} skipped: {reason}" for name, reason in skipped)
     return lines
 
 
