@@ -70,9 +70,7 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
             (built / "result.pickle").write_bytes(pickle.dumps((manifest, result)))
     manifest, result = pickle.loads((built / "result.pickle").read_bytes())
     root = tmp_path_factory.mktemp("demo")
-    for name in ("data", "microseg.duckdb"):
-        copy = shutil.copytree if (built / name).is_dir() else shutil.copy
-        copy(built / name, root / name)
+    shutil.copytree(built, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.pickle"))
     return Build(root / "data", root / "microseg.duckdb", manifest, result)
 
 

@@ -35,6 +35,16 @@ def _copy(build: Build, root: Path) -> Build:
     return Build(root / "data", root / build.db_path.name, build.manifest, build.result)
 
 
+def _fail_the_gate(build: Build) -> Build:
+    """Leave 10 persons in fct_person_features: min_persons (a `fail` check) fails."""
+    with duckdb.connect(str(build.db_path)) as con:
+        con.execute(
+            "delete from main_marts.fct_person_features where person_key not in "
+            "(select person_key from main_marts.fct_person_features order by 1 limit 10)"
+        )
+    return build
+
+
 def _published(db_path: Path) -> dict[str, tuple]:
     with duckdb.connect(str(db_path), read_only=True) as con:
         tables = con.execute(
@@ -144,8 +154,8 @@ def test_tables_edited_after_validation_are_not_published(validated: Build, tmp_
 def test_a_forged_verdict_or_an_edited_report_is_not_published(
     demo_build: Build, tmp_path: Path
 ) -> None:
-    """60k events fail the gate (segment minimums); no edit turns that into a pass."""
-    build = _copy(demo_build, tmp_path)
+    """A gate that failed (too few persons) cannot be edited into a pass."""
+    build = _fail_the_gate(_copy(demo_build, tmp_path))
     passed, _, _ = validate(build.db_path, build.db_path.parent)
     assert not passed
     report = build.db_path.parent / "validation" / "results.json"
@@ -167,6 +177,7 @@ def test_another_database_file_in_the_folder_cannot_publish_for_this_one(
     good = _copy(validated, tmp_path)
     failing = Build(good.data_dir, tmp_path / "other.duckdb", demo_build.manifest, None)
     shutil.copy(demo_build.db_path, failing.db_path)
+    _fail_the_gate(failing)
     # The folder's results.json now reports the other file's failed gate ...
     assert not validate(failing.db_path, tmp_path)[0]
     with pytest.raises(NotPublished):

@@ -1,5 +1,6 @@
 """Write-audit-publish: the gate passes on demo data and publishes; bad data fails it,
-names the failing expectations and leaves the published tables as they were."""
+names the failing expectations and leaves the published tables as they were; segments too
+small for their minimum are withheld by name without blocking the rest."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from microseg import ledger
 from microseg.export import export
 from microseg.project import run_dbt
 from microseg.publish import PUBLISHED_SCHEMA, NotPublished, publish
-from microseg.validate import validate
+from microseg.validate import validate, withheld_segments
 
 
 def public_models(db_path: Path) -> dict[str, str]:
@@ -109,20 +110,38 @@ def test_null_id_flood_fails_the_gate_and_leaves_published_tables_alone(
     assert _fingerprints(published.db_path) == before
 
 
-def test_small_data_fails_the_segment_minimums_by_name(demo_build: Build, tmp_path: Path) -> None:
-    """60k events are too few for 50-member segments: the gate names each one."""
+def test_small_data_withholds_small_segments_by_name_and_still_publishes(
+    demo_build: Build, tmp_path: Path
+) -> None:
+    """60k events are too few for some 50-member segments: the gate names each one as
+    withheld, passes, and the published sync tables carry none of them."""
     shutil.copy(demo_build.db_path, tmp_path / "microseg.duckdb")
-    shutil.copytree(demo_build.db_path.parent / "target", tmp_path / "target")
     passed, outcomes, _ = validate(tmp_path / "microseg.duckdb", tmp_path)
     with duckdb.connect(str(tmp_path / "microseg.duckdb"), read_only=True) as con:
         small = con.execute(
             "select segment_key from main_marts.dim_segments "
             "where not is_fallback and member_count < min_size order by priority"
         ).fetchall()
+        out_of_bounds = con.execute(
+            "select segment_key from main_marts.dim_segments where status in "
+            "('withheld', 'empty') order by priority"
+        ).fetchall()
     assert small
-    assert not passed
+    assert passed, _failed(outcomes)
+    withheld = [o for o in outcomes if o.status == "withheld"]
     assert [f"column_min_to_be_between(member_count, {key})" for (key,) in small] == [
-        name for name in _failed(outcomes) if name.startswith("column_min_to_be_between(member")
+        o.expectation for o in withheld if o.expectation.startswith("column_min_to_be_between")
     ]
-    with pytest.raises(NotPublished):
-        publish(tmp_path / "microseg.duckdb")
+    assert list(withheld_segments(outcomes)) == [key for (key,) in out_of_bounds]
+    assert not any(o.blocking for o in withheld)
+
+    publish(tmp_path / "microseg.duckdb")
+    with duckdb.connect(str(tmp_path / "microseg.duckdb"), read_only=True) as con:
+        synced = {
+            key
+            for table in ("sync_email_audiences", "sync_ad_audiences")
+            for (key,) in con.execute(
+                f"select distinct segment_key from {PUBLISHED_SCHEMA}.{table}"
+            ).fetchall()
+        }
+    assert synced and not synced & {key for (key,) in small}

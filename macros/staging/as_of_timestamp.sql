@@ -1,25 +1,23 @@
 {#- The one clock for all time-relative logic (var microseg__as_of):
     'data' (default): the latest receipt of a clean event, computed in the warehouse from
-    base_tracking__events, so a rebuild of the same data gives the same result;
+    base_tracking__events, so a rebuild of the same data gives the same result (without
+    any clean event there is nothing to be relative to: the time of the build);
     'now': the time of the build (production); anything else: that timestamp. -#}
 {% macro as_of_timestamp() -%}
     {%- set as_of = var('microseg__as_of') | string | lower -%}
     {%- if as_of == 'now' -%}
         cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
     {%- elif as_of == 'data' -%}
-        (
-            select max(received_at) from {{ microseg.model_relation('base_tracking__events') }}
-            where row_status = 'clean'
+        coalesce(
+            (
+                select max(received_at) from {{ microseg.model_relation('base_tracking__events') }}
+                where row_status = 'clean'
+            ),
+            cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
         )
     {%- else -%}
         cast('{{ var('microseg__as_of') }}' as {{ dbt.type_timestamp() }})
     {%- endif -%}
-{%- endmacro %}
-
-{#- Where the clock comes from, in words, for summaries and the ledger. -#}
-{% macro as_of_source() -%}
-    {%- set as_of = var('microseg__as_of') | string | lower -%}
-    {{- 'data' if as_of == 'data' else ('now' if as_of == 'now' else 'fixed') -}}
 {%- endmacro %}
 
 {#- The clock base_tracking__events judges receipts by: a receipt cannot be later than a

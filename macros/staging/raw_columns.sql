@@ -4,7 +4,7 @@
 {% macro raw_contract(table_name) %}
     {%- set text = dbt.type_string() -%}
     {%- set moment = dbt.type_timestamp() -%}
-    {%- set number = dbt.type_float() -%}
+    {%- set number = microseg.tracker_number_type() -%}
     {%- set contract = {
         'events': [
             ('event_id', text), ('anonymous_id', text), ('user_id', text),

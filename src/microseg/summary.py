@@ -87,13 +87,7 @@ def segment_rows(db_path: Path) -> list[tuple]:
                 segment_key, coalesce(parent_segment_key, ''), member_count,
                 coalesce(share_of_persons, 0), primary_member_count,
                 coalesce(conversion_rate_30d, 0), coalesce(revenue_per_person_90d, 0),
-                case
-                    when is_activatable then ''
-                    when is_fallback then 'fallback'
-                    when not meets_min_size then 'below min ' || min_size
-                    when not within_max_share then 'above max share'
-                    else 'no channel'
-                end
+                case when is_activatable then '' else status_reason end
             from {relations["dim_segments"]}
             order by priority
             """
@@ -218,18 +212,16 @@ def clock_line(db_path: Path) -> str | None:
             ).fetchone()[0]
         else:
             clock = None
-        if clock is None and setting.lower() == "data":
-            clock = con.execute(
-                f"select max(received_at) from {relations['base_tracking__events']} "
-                "where row_status = 'clean'"
-            ).fetchone()[0]
+        clean = con.execute(
+            f"select count(*) from {relations['base_tracking__events']} where row_status = 'clean'"
+        ).fetchone()[0]
     finally:
         con.close()
     source = CLOCK_SOURCES.get(setting.lower(), "fixed by --as-of / var microseg__as_of")
-    if clock is None:
+    if not clean and setting.lower() == "data":
         return (
-            f"clock: none ({source}): no clean events, so nothing is time-relative; "
-            "see the quarantine reasons below"
+            f"clock: {clock or 'none'} (no clean events, so the time of the build: nothing here is "
+            "time-relative; see the quarantine reasons below)"
         )
     return f"clock: {clock} ({source})"
 

@@ -100,6 +100,9 @@ web_events as (
         inner join affected_devices
             on sessionized_events.anonymous_id = affected_devices.anonymous_id
     {%- endif %}
+    -- Heartbeats and tracker events without a meaning here are no interactions: they
+    -- lengthen sessions (fct_sessions) and are counted nowhere else.
+    where {{ microseg.is_interaction('sessionized_events.event_type') }}
 ),
 
 -- Server-side events (e-mail, CRM) carry a user and no device: they belong to the user.
@@ -123,7 +126,9 @@ deviceless_events as (
         inner join affected_users
             on events.user_id = affected_users.user_id
     {%- endif %}
-    where events.anonymous_id is null and events.user_id is not null and not events.is_bot
+    where
+        events.anonymous_id is null and events.user_id is not null and not events.is_bot
+        and {{ microseg.is_interaction('events.event_type') }}
 ),
 
 unioned as (

@@ -21,7 +21,8 @@ dated as (
         person_key,
         started_at,
         duration_seconds,
-        event_count,
+        -- Depth and activity count interactions: heartbeats (page pings) only lengthen.
+        interaction_count as event_count,
         is_bounce,
         {{ microseg.is_weekend('started_at') }} as is_weekend,
         {{ dbt.datediff('started_at', as_of, 'day') }} as days_ago, -- noqa: LT05

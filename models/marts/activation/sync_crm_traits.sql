@@ -8,6 +8,10 @@ persons as (
     select * from {{ ref('dim_persons') }}
 ),
 
+segments as (
+    select * from {{ ref('dim_segments') }}
+),
+
 crm_memberships as (
     select
         user_id,
@@ -29,7 +33,10 @@ final as (
         crm_memberships.email_sha256_salted,
         crm_memberships.segment_keys,
         crm_memberships.holdout_segment_keys,
-        persons.primary_segment_key,
+        -- A withheld (or fallback) primary segment is not named to the CRM.
+        case
+            when primary_segments.is_activatable then persons.primary_segment_key
+        end as primary_segment_key,
         persons.rfm_class,
         persons.lifecycle_stage,
         persons.journey_stage,
@@ -42,6 +49,8 @@ final as (
     from crm_memberships
     inner join persons
         on crm_memberships.person_key = persons.person_key
+    left join segments as primary_segments
+        on persons.primary_segment_key = primary_segments.segment_key
 )
 
 select * from final

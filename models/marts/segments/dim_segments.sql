@@ -1,3 +1,18 @@
+{#- status_reason texts: shares as percentages with one decimal, the same on every warehouse. -#}
+{%- set share_percent = "cast(cast(round(share_of_persons * 100, 1) as decimal(5, 1)) as "
+    ~ dbt.type_string() ~ ")" %}
+{%- set max_share_percent = "cast(cast(round(max_share * 100, 1) as decimal(5, 1)) as "
+    ~ dbt.type_string() ~ ")" %}
+{%- set below_min_size = dbt.concat([
+    "cast(member_count as " ~ dbt.type_string() ~ ")",
+    "case when member_count = 1 then ' member' else ' members' end",
+    "', below min_size '",
+    "cast(min_size as " ~ dbt.type_string() ~ ")",
+]) %}
+{%- set above_max_share = dbt.concat([
+    share_percent, "'% of persons, above max_share '", max_share_percent, "'%'",
+]) %}
+
 with
 
 catalogue as (
@@ -78,16 +93,42 @@ sized as (
         on catalogue.segment_key = last_changes.segment_key
 ),
 
-final as (
+checked as (
     select
         *,
         member_count >= min_size as meets_min_size,
         share_of_persons <= max_share as within_max_share,
-        not is_fallback
-        and channels != ''
-        and member_count >= min_size
-        and share_of_persons <= max_share as is_activatable
+        coalesce(
+            not is_fallback
+            and channels != ''
+            and member_count >= min_size
+            and share_of_persons <= max_share,
+            false
+        ) as is_activatable
     from sized
+),
+
+final as (
+    select
+        *,
+        case
+            when is_fallback then 'fallback'
+            when member_count = 0 then 'empty'
+            when not meets_min_size or not within_max_share then 'withheld'
+            when coalesce(channels, '') = '' then 'not_activated'
+            else 'active'
+        end as status,
+        case
+            when is_fallback then 'fallback cohort, never activated'
+            when member_count = 0 then 'no members'
+            when not meets_min_size and not within_max_share
+                then {{ dbt.concat([below_min_size, "'; '", above_max_share]) }}
+            when not meets_min_size then {{ below_min_size }}
+            when not within_max_share then {{ above_max_share }}
+            when coalesce(channels, '') = '' then 'no channels'
+            else {{ dbt.concat(["'activated on '", 'channels']) }}
+        end as status_reason
+    from checked
 )
 
 select * from final

@@ -24,6 +24,7 @@
     'video_plays': 'video_played',
     'logins': 'login',
     'signups': 'signup',
+    'page_pings': 'page_ping',
 } -%}
 {#- Sessions of a device are rebuilt whole, because a later login re-attributes its
     earlier anonymous sessions; the sentinel start deletes them all first. -#}
@@ -83,6 +84,9 @@ sessions as (
         max(received_at) as last_received_at,
         max(case when event_position = 1 then event_id end) as first_event_id,
         count(*) as event_count,
+        -- Heartbeats and tracker events without a meaning here lengthen the session but
+        -- are no interaction: they count in event_count only.
+        sum(case when {{ microseg.is_interaction('event_type') }} then 1 else 0 end) as interaction_count,
         {% for column, event_type in counted_event_types.items() -%}
             sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as {{ column }},
         {% endfor -%}
@@ -131,12 +135,13 @@ final as (
         first_event_id,
         last_received_at,
         event_count,
+        interaction_count,
         {% for column in counted_event_types -%}
             {{ column }},
         {% endfor -%}
         distinct_categories,
         revenue,
-        event_count = 1 as is_bounce,
+        interaction_count <= 1 as is_bounce,
         (
             {{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} >= {{ var('microseg__engaged_session_seconds') * 1000 }} -- noqa: LT05
             or page_views + product_views >= 2
