@@ -197,7 +197,7 @@ def test_epoch_timestamps(shop: Path, tmp_path: Path, capsys: pytest.CaptureFixt
         tmp_path / "data",
         """
         select * replace (
-            epoch(occurred_at)::bigint as occurred_at,
+            floor(epoch(occurred_at))::bigint as occurred_at,
             epoch_ms(received_at) as received_at
         )
         from events

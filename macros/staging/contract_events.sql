@@ -5,11 +5,8 @@
     timestamp. Stops, naming the fix, when a required column is missing or unusable;
     `announce` logs the columns it ignores. -#}
 {% macro contract_events_select(relation, announce=false) -%}
-    {%- set present = {} -%}
+    {%- set present = microseg.columns_by_name(relation) -%}
     {%- if execute -%}
-        {%- for column in adapter.get_columns_in_relation(relation) -%}
-            {%- do present.update({column.name | lower: column}) -%}
-        {%- endfor -%}
         {%- do microseg.check_event_contract(relation, present, announce) -%}
     {%- endif -%}
     {%- set timestamps = ['occurred_at', 'received_at'] %}

@@ -59,7 +59,7 @@
 {% macro columns_by_name(relation) %}
     {%- set found = {} -%}
     {%- if execute and relation is not none -%}
-        {%- for column in adapter.get_columns_in_relation(relation) -%}
+        {%- for column in microseg.relation_columns(relation) -%}
             {%- do found.update({column.name | lower: column}) -%}
         {%- endfor -%}
     {%- endif -%}
@@ -105,3 +105,22 @@
         else 'desktop'
     end
 {%- endmacro %}
+
+{#- A relation's columns (name, data_type). On DuckDB read with `describe` through
+    run_query: dbt-duckdb's get_columns_in_relation opens a transaction that, inside an
+    on-run-start hook, is rolled back with everything the hooks wrote (the build ledger). -#}
+{% macro relation_columns(relation) %}
+    {{ return(adapter.dispatch('relation_columns', 'microseg')(relation)) }}
+{% endmacro %}
+
+{% macro default__relation_columns(relation) %}
+    {{ return(adapter.get_columns_in_relation(relation)) }}
+{% endmacro %}
+
+{% macro duckdb__relation_columns(relation) %}
+    {%- set columns = [] -%}
+    {%- for row in run_query('describe select * from ' ~ relation).rows -%}
+        {%- do columns.append(api.Column(row[0], row[1])) -%}
+    {%- endfor -%}
+    {{ return(columns) }}
+{% endmacro %}
