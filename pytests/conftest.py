@@ -48,19 +48,20 @@ class Build:
             return con.execute(query).fetchone()[0]
 
 
-@pytest.fixture(scope="session")
-def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """About 60k dirty generated events, built with `dbt build` (unit and data tests included).
+def shared_build(
+    tmp_path_factory: pytest.TempPathFactory, name: str, events: int, seed: int
+) -> Build:
+    """A generated shop built with `dbt build` once per test run, and a copy of it.
 
-    Built once per test run: under pytest-xdist the first worker builds it in the run's
-    shared folder and every worker works on its own copy (tests write to it)."""
+    Under pytest-xdist the first worker that asks builds it in the run's shared folder;
+    every worker gets its own copy (tests write to it)."""
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent
-    built = shared / "demo_build_shared"
-    with FileLock(str(shared / "demo_build.lock")):
+    built = shared / f"{name}_shared"
+    with FileLock(str(shared / f"{name}.lock")):
         if not (built / "result.pickle").exists():
-            manifest = generate(GeneratorConfig(events=60_000, seed=7), built / "data")
+            manifest = generate(GeneratorConfig(events=events, seed=seed), built / "data")
             result = run_dbt(
                 ["build"],
                 data_dir=built / "data",
@@ -69,23 +70,21 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
             )
             (built / "result.pickle").write_bytes(pickle.dumps((manifest, result)))
     manifest, result = pickle.loads((built / "result.pickle").read_bytes())
-    root = tmp_path_factory.mktemp("demo")
+    root = tmp_path_factory.mktemp(name)
     shutil.copytree(built, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.pickle"))
     return Build(root / "data", root / "microseg.duckdb", manifest, result)
 
 
 @pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """About 60k dirty generated events, built with `dbt build` (unit and data tests included)."""
+    return shared_build(tmp_path_factory, "demo", 60_000, 7)
+
+
+@pytest.fixture(scope="session")
 def demo_sized_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """The data `make demo` builds: 1M events, seed 42."""
-    root = tmp_path_factory.mktemp("demo_sized")
-    manifest = generate(GeneratorConfig(events=1_000_000, seed=42), root / "data")
-    result = run_dbt(
-        ["build"],
-        data_dir=root / "data",
-        db_path=root / "microseg.duckdb",
-        as_of=str(manifest["last_event_at"]),
-    )
-    return Build(root / "data", root / "microseg.duckdb", manifest, result)
+    return shared_build(tmp_path_factory, "demo_sized", 1_000_000, 42)
 
 
 def write_raw_tables(source: Path, target: Path, events_where: str) -> None:

@@ -3,10 +3,11 @@
     received_at as occurred_at when absent; occurred_at and received_at as naive UTC
     (see parse_timestamp) with the text as sent beside them when it was not already a
     timestamp. Stops, naming the fix, when a required column is missing or unusable;
-    `announce` logs the columns it ignores. -#}
+    `announce` logs the columns it ignores. A relation that does not exist (yet) gets
+    the columns by name, and fails on its own when read. -#}
 {% macro contract_events_select(relation, announce=false) -%}
     {%- set present = microseg.columns_by_name(relation) -%}
-    {%- if execute -%}
+    {%- if execute and present -%}
         {%- do microseg.check_event_contract(relation, present, announce) -%}
     {%- endif -%}
     {%- set timestamps = ['occurred_at', 'received_at'] %}
@@ -20,7 +21,7 @@
             {%- else %}
         {{ quoted }} as {{ name }},
             {%- endif %}
-        {%- elif not execute %}
+        {%- elif not present %}
         {{ name }},
         {%- else %}
         cast(null as {{ data_type }}) as {{ name }},

@@ -119,6 +119,13 @@
 
 {% macro duckdb__relation_columns(relation) %}
     {%- set columns = [] -%}
+    {%- set found = run_query(
+        "select count(*) from information_schema.tables where table_catalog = '" ~ relation.database
+        ~ "' and table_schema = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'"
+    ).columns[0].values()[0] -%}
+    {%- if not found -%}
+        {{ return(columns) }}  {#- e.g. while sqlfluff compiles against an empty database -#}
+    {%- endif -%}
     {%- for row in run_query('describe select * from ' ~ relation).rows -%}
         {%- do columns.append(api.Column(row[0], row[1])) -%}
     {%- endfor -%}
