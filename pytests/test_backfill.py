@@ -81,11 +81,8 @@ def test_incremental_with_a_backfill_equals_full_refresh(backfilled: dict, table
     assert_equal_to_full_refresh(backfilled["incremental_db"], backfilled["full_db"], table)
 
 
-@pytest.mark.parametrize("missing", ["consents", "events"])
-def test_a_missing_source_file_stops_the_run_naming_it(
-    backfilled: dict, tmp_path: Path, missing: str
-) -> None:
-    """On an existing database the raw views of the earlier folder are never reused."""
+def _folder_without(backfilled: dict, tmp_path: Path, missing: str) -> tuple[Path, Path]:
+    """A copy of the built database and a data folder without the `missing` file."""
     db_path = tmp_path / "microseg.duckdb"
     shutil.copy(backfilled["full_db"], db_path)
     data_dir = tmp_path / "data"
@@ -94,13 +91,32 @@ def test_a_missing_source_file_stops_the_run_naming_it(
         shutil.copy(
             backfilled["full_db"].parent.parent / "full_data" / f"{table}.parquet", data_dir
         )
+    return db_path, data_dir
+
+
+def _consents(db_path: Path) -> int:
     with duckdb.connect(str(db_path), read_only=True) as con:
-        before = con.execute("select count(*) from main_staging.stg_crm__consents").fetchone()
+        return con.execute("select count(*) from main_staging.stg_crm__consents").fetchone()[0]
+
+
+def test_a_missing_events_file_stops_the_run_naming_it(backfilled: dict, tmp_path: Path) -> None:
+    """On an existing database the raw views of the earlier folder are never reused."""
+    db_path, data_dir = _folder_without(backfilled, tmp_path, "events")
+    before = _consents(db_path)
     result = run_dbt(["build"], data_dir=data_dir, db_path=db_path, as_of="2030-01-01")
     assert not result.success
     assert not {"success", "pass"} & set(result.counts), f"no node may run: {result.counts}"
     messages = " ".join(message for _, _, message in result.failures)
-    assert f"{data_dir}/{missing}.parquet is missing" in messages
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        after = con.execute("select count(*) from main_staging.stg_crm__consents").fetchone()
-    assert after == before
+    assert f"{data_dir}/events.parquet is missing" in messages
+    assert _consents(db_path) == before
+
+
+def test_a_missing_optional_file_is_empty_not_the_earlier_one(
+    backfilled: dict, tmp_path: Path
+) -> None:
+    """consents.parquet is optional: without it there are no consents, not the old ones."""
+    db_path, data_dir = _folder_without(backfilled, tmp_path, "consents")
+    assert _consents(db_path) > 0
+    result = run_dbt(["build"], data_dir=data_dir, db_path=db_path, as_of="2030-01-01")
+    assert result.success, result.failures
+    assert _consents(db_path) == 0

@@ -99,17 +99,15 @@ def test_retail_slice_reconciles_and_sessionizes(retail: tuple[Path, Path, dict[
 
 
 def _quintile(values: dict[str, object], higher_is_better: bool = True) -> dict[str, int]:
-    """1 + floor(5 * (customers strictly worse) / customers): ties share a score."""
+    """1 + floor(5 * (2 * customers strictly worse + customers tied) / (2 * customers)):
+    a tied block scores its middle position."""
     ordered = sorted(values.values())
     count = len(ordered)
     scores = {}
     for key, value in values.items():
-        worse = (
-            bisect.bisect_left(ordered, value)
-            if higher_is_better
-            else count - bisect.bisect_right(ordered, value)
-        )
-        scores[key] = 1 + (5 * worse) // count
+        below, above = bisect.bisect_left(ordered, value), bisect.bisect_right(ordered, value)
+        worse = below if higher_is_better else count - above
+        scores[key] = 1 + (5 * (2 * worse + above - below)) // (2 * count)
     return scores
 
 
@@ -138,11 +136,19 @@ def test_cdnow_rfm_scores_match_an_independent_computation(tmp_path: Path) -> No
             revenue[customer] += Decimal(line["dollar_value"])
             last_day[customer] = max(day, last_day.get(customer, day))
     recency = {customer: (date(1998, 6, 30) - day).days for customer, day in last_day.items()}
+    # A purchase within the recent-buyer window floors the recency score.
+    recent_days, recent_score = (
+        project_var("microseg__recent_buyer_days"),
+        project_var("microseg__recent_buyer_recency_score"),
+    )
     expected = {
         f"user:{customer}": (r, f, m)
         for customer, r, f, m in zip(
             orders,
-            _quintile(recency, higher_is_better=False).values(),
+            [
+                max(score, recent_score) if recency[customer] <= recent_days else score
+                for customer, score in _quintile(recency, higher_is_better=False).items()
+            ],
             _quintile(dict(orders)).values(),
             _quintile(dict(revenue)).values(),
             strict=True,

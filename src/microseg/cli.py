@@ -68,6 +68,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.select:
         dbt_args += ["--select", args.select]
     event_source = {"microseg__event_source": args.event_source} if args.event_source else {}
+    from microseg.rules import check_project
+
+    check_project(project_dir(), {"microseg__as_of": args.as_of, **event_source})  # config first
     if args.event_source in (None, "contract"):
         from microseg.preflight import check_events
 

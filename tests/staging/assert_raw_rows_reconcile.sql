@@ -6,7 +6,7 @@ with
 
 counts as (
     {{ microseg.reconcile_counts(
-        'events', ref('base_tracking__contract_events'),
+        'events', '(' ~ microseg.contract_events_select(microseg.tracking_events_relation()) ~ ') as raw_events',
         'stg_tracking__events', 'stg_tracking__events_quarantined', 'base_tracking__events',
         {user_id: 'user_id', microseg.clean_string('anonymous_id'): 'anonymous_id'}
     ) }}

@@ -77,7 +77,7 @@ erased_devices as (
     select
         {{ microseg.clean_string('events.anonymous_id') }} as anonymous_id,
         erased_users.requested_at
-    from {{ ref('base_tracking__contract_events') }} as events
+    from ({{ microseg.contract_events_select(microseg.tracking_events_relation()) }}) as events
     inner join erased_users
         on {{ microseg.clean_string('events.user_id') }} = erased_users.user_id
     where {{ microseg.clean_string('events.anonymous_id') }} is not null

@@ -48,12 +48,6 @@ source as (
         received_at_as_sent as raw_received_at_as_sent
     from {{ ref('base_tracking__contract_events') }}
     {{ in_window }}
-    {%- if microseg.erasures_exist() %}
-        {{ 'and' if is_incremental() else 'where' }} not {{ microseg.erased_condition({
-            microseg.clean_string('user_id'): 'user_id',
-            microseg.clean_string('anonymous_id'): 'anonymous_id',
-        }) }}
-    {%- endif %}
 ),
 
 event_type_mapping as (
