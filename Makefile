@@ -25,7 +25,7 @@ demo: $(STAMP)
 TEST_WORKERS ?= 2
 
 test: $(STAMP) lint
-	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	@$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 lint: $(STAMP)
 	@echo ">> ruff"

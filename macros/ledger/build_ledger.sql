@@ -156,18 +156,13 @@
         {{ return('cast(null as ' ~ dbt.type_timestamp() ~ ')') }}
     {%- endif -%}
     {%- set raw_day = dbt.date_trunc('day', 'received_at') -%}
-    {#- The raw rows as base_tracking__events reads them: in the contract's shape, from
-        the raw table itself (never a view of an earlier run's columns); an adapter's
-        mapping is a view over the tracker's tables already. -#}
-    {%- if var('microseg__event_source') == 'contract' -%}
-        {%- set raw_events = '(' ~ microseg.contract_events_select(source('tracking', 'events')) ~ ')' -%}
-    {%- else -%}
-        {%- set raw_events = adapter.get_relation(database=base.database, schema=base.schema,
-            identifier='base_tracking__contract_events') -%}
-        {%- if raw_events is none -%}
-            {{ return('cast(null as ' ~ dbt.type_timestamp() ~ ')') }}
-        {%- endif -%}
+    {#- The raw rows as base_tracking__events reads them, in the contract's shape. -#}
+    {%- if var('microseg__event_source') != 'contract' -%}
+        {#- A tracker's tables are read through its adapter's model, which a hook cannot
+            ref: no backfill detection for the adapters yet (the late window still holds). -#}
+        {{ return('cast(null as ' ~ dbt.type_timestamp() ~ ')') }}
     {%- endif -%}
+    {%- set raw_events = '(' ~ microseg.contract_events_select(source('tracking', 'events')) ~ ')' -%}
     (
         select {{ dbt.dateadd('second', -1, 'min(coalesce(raw_days.receipt_day, base_days.receipt_day))') }}
         from (

@@ -1,5 +1,5 @@
 -- depends_on: {{ ref('base_privacy__erasures') }}
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 
 {#- Rows of persons who asked to be erased go no further than the raw table. -#}
 select *
