@@ -7,6 +7,7 @@ a traceback, and that the data came through right.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +15,10 @@ import duckdb
 import pytest
 
 from conftest import connect_built
+from microseg import preflight
 from microseg.cli import main
 from microseg.generate import GeneratorConfig, generate
+from microseg.project import project_dir
 
 WINDOW_START = datetime(2019, 10, 1, 9, 0)  # the shifted 3-hour window's first hour, UTC
 
@@ -248,3 +251,12 @@ def test_foreign_event_names_are_loud(
     code, out = outcome["validate"]
     assert code == 1 and "min_clean_share" in out and "view" in out, out
     assert outcome["publish"][0] == 1
+
+
+def test_the_preflight_checks_the_contract_dbt_checks() -> None:
+    """preflight.py restates the contract of macros/staging/raw_columns.sql: they agree."""
+    macros = (project_dir() / "macros" / "staging" / "raw_columns.sql").read_text()
+    events = macros.split("'events': [", 1)[1].split("],", 1)[0]
+    assert re.findall(r"\('(\w+)',", events) == preflight.CONTRACT
+    required = macros.split("macro required_event_columns", 1)[1].split("endmacro", 1)[0]
+    assert list(preflight.REQUIRED) == re.findall(r"'(\w+)'", required)
