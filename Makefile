@@ -34,7 +34,11 @@ lint: $(STAMP)
 	@echo ">> sqlfluff (dbt templater)"
 	@$(BIN)/microseg lint
 	@echo ">> sqlfluff (the benchmark's plain DuckDB baseline)"
-	@$(BIN)/sqlfluff lint --templater raw src/microseg/bench_baseline.sql
+	@$(BIN)/sqlfluff lint --templater raw src/microseg/bench/baseline.sql
+	@echo ">> sqlfluff (the generator's DuckDB SQL, placeholder templater)"
+	@$(BIN)/sqlfluff lint --templater placeholder src/microseg/generate/sql
+	@echo ">> mypy"
+	@$(BIN)/mypy
 
 # Full build, 1% incremental run and plain-DuckDB baseline; results in build/bench
 # (make bench EVENTS=10000000 for 10M).

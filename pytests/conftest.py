@@ -12,11 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
 from filelock import FileLock
 
 from microseg.generate import GeneratorConfig, generate
-from microseg.project import DbtResult, project_dir, run_dbt
+from microseg.project import DbtResult, project_dir, project_vars, run_dbt
 
 SHARED_DATA = project_dir().parent / "shared" / "data"
 
@@ -100,7 +99,7 @@ def write_raw_tables(source: Path, target: Path, events_where: str) -> None:
 
 def project_var(name: str) -> object:
     """A threshold from dbt_project.yml, its one home."""
-    return yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"][name]
+    return project_vars()[name]
 
 
 def shared_csv(name: str) -> Path:

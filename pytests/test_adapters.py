@@ -501,7 +501,7 @@ BUILD_VARS = {"microseg__ml_enabled": False}
 # From the raw tables to the person features, with every test on the way: what the
 # adapters feed. Segments, activation and the marts beside them only read these.
 FEATURE_SELECTION = [
-    "+fct_person_features",
+    "+int_person_features",
     "+dim_identity_map",
     "+stg_tracking__events_quarantined",
 ]
@@ -639,7 +639,7 @@ def test_logins_stitch_devices_to_the_user(adapter_build: AdapterBuild) -> None:
     )
     assert devices == {"dev-a": "user:u1", "dev-b": "anon:dev-b", "dev-c": "user:u1"}
     purchases, monetary = adapter_build.query(
-        "select purchases, monetary_value from fct_person_features where person_key = 'user:u1'"
+        "select purchases, monetary_value from int_person_features where person_key = 'user:u1'"
     )[0]
     story_purchases = [e for e in STORY if e.kind == "purchase"]
     assert purchases == len(story_purchases)
@@ -673,7 +673,7 @@ def test_pings_lengthen_sessions_but_count_as_no_page_view_or_interaction(
     )
     assert "page_ping" not in attributed and "other" not in attributed
     interactions, events_30d, depth = adapter_build.query(
-        "select interactions, events_30d, avg_session_depth from fct_person_features "
+        "select interactions, events_30d, avg_session_depth from int_person_features "
         "where person_key = 'anon:dev-b'"
     )[0]
     assert (interactions, events_30d, depth) == (1, 1, 1)

@@ -12,6 +12,8 @@ from microseg.bench import (
     run_baseline,
     segment_matches_sql,
 )
+from microseg.bench.baseline import rfm_segments
+from microseg.rules import catalogue_entries, segments_of
 
 
 def test_baseline_agrees_with_the_build(demo_build: Build, tmp_path: Path) -> None:
@@ -29,15 +31,13 @@ def test_baseline_agrees_with_the_build(demo_build: Build, tmp_path: Path) -> No
 
 
 def test_baseline_rules_come_from_the_catalogue() -> None:
-    variables = {
-        name: project_var(name)
-        for name in ("microseg__segments", "microseg__rfm_classes", "microseg__min_interactions")
-    }
+    # No catalogue var: the shipped catalogue (microseg.rules reads its file).
+    variables = {"microseg__min_interactions": project_var("microseg__min_interactions")}
     sql = segment_matches_sql(variables)
     selects = sql.split("\nunion all\n")
     # Rules reading the ML columns (propensity percentiles) are not in the baseline.
-    assert len(rule_segments(variables)) < len(variables["microseg__segments"])
-    assert len(selects) == len(rule_segments(variables)) + len(variables["microseg__rfm_classes"])
+    assert len(rule_segments(variables)) < len(segments_of(catalogue_entries(variables), "rule"))
+    assert len(selects) == len(rule_segments(variables)) + len(rfm_segments(variables))
     champions = next(s for s in selects if "'rfm_champions'" in s)
     # Nested under customers: its own rule and the parent's, each with its minimum.
     assert "(rfm_class = 'champions') and interactions >= 3" in champions

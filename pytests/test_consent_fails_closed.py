@@ -307,7 +307,7 @@ def test_the_withdrawal_is_in_force(scenario: Scenario, case: Case) -> None:
         features = con.execute(
             "select "
             + ", ".join(f"has_consent_{purpose}" for purpose in CHANNEL_PURPOSES.values())
-            + " from main_marts.fct_person_features where user_id = ?",
+            + " from main_marts.dim_persons where user_id = ?",
             [person.user_id],
         ).fetchone()
     assert {purpose: states[purpose] for purpose in person.grants} == dict.fromkeys(

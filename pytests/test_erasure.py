@@ -132,7 +132,7 @@ def test_the_persons_were_everywhere_before(erased: dict) -> None:
         "main_staging.base_tracking__events", "main_staging.stg_crm__customers",
         "main_intermediate.int_sessionized_events", "main_marts.fct_sessions",
         "main_snapshots.snap_segment_memberships", "main_marts.fct_segment_membership_changes",
-        "main_marts.fct_person_scores", "main_published.sync_email_audiences",
+        "main_intermediate.int_person_scores", "main_published.sync_email_audiences",
         "main_published.dim_persons",
     ):  # fmt: skip
         assert table in tables

@@ -114,7 +114,7 @@ def test_no_crm_and_no_consents(
     with connect_built(data_dir.parent / "microseg.duckdb") as con:
         assert con.execute("select count(*) from sync_email_audiences").fetchone()[0] == 0
         assert con.execute("select count(*) from sync_ad_audiences").fetchone()[0] == 0
-        assert con.execute("select count(*) from fct_person_features").fetchone()[0] > 0
+        assert con.execute("select count(*) from dim_persons").fetchone()[0] > 0
 
 
 def test_a_three_hour_window_in_2019(
@@ -129,14 +129,10 @@ def test_a_three_hour_window_in_2019(
     )[0][0]
     assert WINDOW_START < clock < WINDOW_START + timedelta(hours=4)  # late receipts: minutes
     assert f"clock: {clock}" in out and "latest clean receipt" in out
-    (features_clock,) = clean_events(
-        data_dir, "select max(features_as_of) from fct_person_features"
-    )[0]
+    (features_clock,) = clean_events(data_dir, "select max(features_as_of) from dim_persons")[0]
     assert features_clock == clock
     # Everyone was seen within the last hours of the clock, not thousands of days ago.
-    (oldest,) = clean_events(data_dir, "select max(days_since_last_seen) from fct_person_features")[
-        0
-    ]
+    (oldest,) = clean_events(data_dir, "select max(days_since_last_seen) from dim_persons")[0]
     assert oldest == 0
     assert outcome["validate"][0] == 0, outcome["validate"][1]
     assert outcome["publish"][0] == 0, outcome["publish"][1]

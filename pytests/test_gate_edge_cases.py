@@ -170,7 +170,7 @@ def test_empty_tables_are_reported_and_an_empty_feed_blocks(
     db_path, passed, outcomes = _gate(small_shop, tmp_path, empty_everything)
 
     assert not passed
-    persons = _by_label(outcomes, "fct_person_features")
+    persons = _by_label(outcomes, "dim_persons")
     assert persons["table_row_count_to_be_between(table)"].status == "fail"  # a plain fail
     assert persons["table_row_count_to_be_between(table)"].observed == "0"
     raw = [o for o in outcomes if o.suite == "base_tracking__events"]
@@ -208,12 +208,12 @@ def test_a_shop_without_crm_customers_or_consents_passes_with_reasons(
                      *SYNC_TABLES):  # fmt: skip
             con.execute(f"delete from {relations[name]}")
         columns = ", ".join(f"{column} = null" for column in optional)
-        con.execute(f"update {relations['fct_person_features']} set {columns}")
+        con.execute(f"update {relations['dim_persons']} set {columns}")
 
     _, passed, outcomes = _gate(small_shop, tmp_path, no_crm)
 
     assert passed, [o for o in outcomes if o.blocking]
-    persons = _by_label(outcomes, "fct_person_features")
+    persons = _by_label(outcomes, "dim_persons")
     for column in optional:
         (outcome,) = [o for label, o in persons.items() if f"({column})" in label]
         assert (outcome.status, outcome.reason, outcome.blocking) == (

@@ -19,7 +19,7 @@ COMPARED = {
     "fct_session_events": "main_marts",
     "dim_identity_map": "main_marts",
     "int_events_attributed_to_persons": "main_intermediate",
-    "fct_person_features": "main_marts",
+    "int_person_features": "main_intermediate",
     "int_segment_memberships_evaluated": "main_intermediate",
     "dim_persons": "main_marts",
     "sync_email_audiences": "main_marts",

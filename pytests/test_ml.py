@@ -17,6 +17,7 @@ from conftest import Build, project_var
 from microseg import ml
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
+from microseg.rules import catalogue_entries, segments_of
 
 # Measured 0.42 on the 1M demo data (seed 42). Ten archetypes, some of which differ only in
 # when they visit (weekend warriors) or what they pay, while the power-law activity makes
@@ -45,7 +46,7 @@ def test_clusters_recover_the_generator_archetypes(demo_sized_build: Build) -> N
     assert demo_sized_build.result.success, demo_sized_build.result.failures
     scores = query(
         demo_sized_build,
-        "select person_key, cluster_id from main_marts.fct_person_scores "
+        "select person_key, cluster_id from main_intermediate.int_person_scores "
         "where cluster_id is not null",
     )
     truth = duckdb.sql(
@@ -61,7 +62,7 @@ def test_every_cluster_label_holds_for_its_cluster_with_its_quality(
     demo_sized_build: Build,
 ) -> None:
     clusters = query(demo_sized_build, "select * from main_marts.dim_clusters")
-    labels = {entry["label"] for entry in project_var("microseg__cluster_segments")}
+    labels = {entry["cluster_label"] for entry in segments_of(catalogue_entries({}), "cluster")}
     low, high = project_var("microseg__cluster_k_range")
     assert low <= len(clusters) <= high
     assert (clusters["k"] == len(clusters)).all()
@@ -73,7 +74,7 @@ def test_every_cluster_label_holds_for_its_cluster_with_its_quality(
     # so dim_clusters' means are the profiles the labels were given on).
     median = query(
         demo_sized_build,
-        "select median(events_30d) as m from main_marts.fct_person_features "
+        "select median(events_30d) as m from main_marts.dim_persons "
         f"where interactions >= {project_var('microseg__min_interactions')}",
     )["m"][0]
     profile = pd.DataFrame(
@@ -111,8 +112,8 @@ def test_propensity_beats_recency_on_held_out_time(
 
 
 def test_lookalikes_are_the_most_similar_non_members(demo_sized_build: Build) -> None:
-    (lookalike,) = project_var("microseg__lookalikes")
-    ranked = query(demo_sized_build, "select * from main_marts.fct_lookalike_scores")
+    (lookalike,) = segments_of(catalogue_entries({}), "lookalike")
+    ranked = query(demo_sized_build, "select * from main_intermediate.int_lookalike_scores")
     seeds = query(demo_sized_build, "select * from main_intermediate.int_lookalike_seeds_selected")
     assert not set(ranked["person_key"]) & set(seeds["person_key"])
     selected = ranked[ranked["is_selected"]]
@@ -133,7 +134,10 @@ def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None
 
     def build_at(clock: datetime) -> pd.DataFrame:
         result = run_dbt(
-            ["build", "--select", "+fct_person_scores", "--resource-type", "model", "seed"],
+            [
+                *("build", "--select", "+int_person_scores", "dim_ml_models"),
+                *("--resource-type", "model", "seed"),
+            ],
             data_dir=tmp_path / "data",
             db_path=db_path,
             as_of=str(clock),
@@ -144,7 +148,7 @@ def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None
             return con.execute(
                 "select distinct models.model_name, models.trained_at "
                 "from main_marts.dim_ml_models as models "
-                "inner join main_marts.fct_person_scores as scores "
+                "inner join main_intermediate.int_person_scores as scores "
                 "on models.model_version in (scores.cluster_model_version, "
                 "scores.purchase_propensity_model_version, scores.churn_risk_model_version)"
             ).df()

@@ -1,7 +1,7 @@
 """Warehouse-specific SQL lives only in dispatched macros.
 
 Models and data tests run on DuckDB and Snowflake alike, so the SQL they write themselves
-(Jinja removed) must hold no DuckDB-only construct (`microseg.portability.DUCKDB_ONLY`). In
+(Jinja removed) must hold no DuckDB-only construct (`support.portability.DUCKDB_ONLY`). In
 macros such SQL may only sit in a `duckdb__` variant, or in a `default__` one that Snowflake
 never uses because a `snowflake__` variant exists. What Snowflake actually receives is
 checked on the compiled SQL in `test_snowflake_emulated.py`.
@@ -13,8 +13,8 @@ import re
 
 import pytest
 
-from microseg.portability import duckdb_only_constructs, strip_jinja
 from microseg.project import project_dir
+from support.portability import duckdb_only_constructs, strip_jinja
 
 ROOT = project_dir()
 SQL_FILES = sorted(

@@ -36,11 +36,11 @@ def _copy(build: Build, root: Path) -> Build:
 
 
 def _fail_the_gate(build: Build) -> Build:
-    """Leave 10 persons in fct_person_features: min_persons (a `fail` check) fails."""
+    """Leave 10 persons in dim_persons: min_persons (a `fail` check) fails."""
     with duckdb.connect(str(build.db_path)) as con:
         con.execute(
-            "delete from main_marts.fct_person_features where person_key not in "
-            "(select person_key from main_marts.fct_person_features order by 1 limit 10)"
+            "delete from main_marts.dim_persons where person_key not in "
+            "(select person_key from main_marts.dim_persons order by 1 limit 10)"
         )
     return build
 

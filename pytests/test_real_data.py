@@ -13,8 +13,9 @@ import duckdb
 import pytest
 
 from conftest import connect_built, project_var, shared_csv
-from microseg.datasets import CDNOW_VARS, RETAIL_VARS, cdnow_to_contract, online_retail_to_contract
 from microseg.project import run_dbt
+from microseg.rules import catalogue_entries, segments_of
+from support.datasets import CDNOW_VARS, RETAIL_VARS, cdnow_to_contract, online_retail_to_contract
 
 pytestmark = pytest.mark.real_data
 
@@ -158,10 +159,10 @@ def test_cdnow_rfm_scores_match_an_independent_computation(tmp_path: Path) -> No
     with connect_built(tmp_path / "cdnow.duckdb") as con:
         rows = con.execute(
             "select person_key, recency_score, frequency_score, monetary_score, purchases, "
-            "monetary_value from fct_person_features where purchases > 0"
+            "monetary_value from dim_persons where purchases > 0"
         ).fetchall()
         classes = dict(
-            con.execute("select rfm_class, count(*) from fct_person_features group by 1").fetchall()
+            con.execute("select rfm_class, count(*) from dim_persons group by 1").fetchall()
         )
     actual = {key: (r, f, m) for key, r, f, m, _, _ in rows}
 
@@ -178,6 +179,6 @@ def test_cdnow_rfm_scores_match_an_independent_computation(tmp_path: Path) -> No
     assert {row[2] for row in single} == {2}
     # CDNOW is one acquisition cohort (Q1 1997): whoever bought recently had mostly bought
     # before, so new customers are few; every class is populated.
-    known = {rfm["key"] for rfm in project_var("microseg__rfm_classes")}
+    known = {rfm["rfm_class"] for rfm in segments_of(catalogue_entries({}), "rfm")}
     assert set(classes) == known
     assert classes["new_customers"] < classes["potential_loyalists"] / 10

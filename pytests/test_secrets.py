@@ -220,7 +220,7 @@ def test_the_dev_salt_is_kept_outside_the_project(
 def test_emulated_snowflake_reads_the_salt_from_its_secure_function(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from microseg.fakesnow_shim import compile_inline, emulated_snowflake
+    from support.fakesnow_shim import compile_inline, emulated_snowflake
 
     monkeypatch.setenv("MICROSEG_HASH_SALT", SALT)
     with emulated_snowflake() as connection:

@@ -31,6 +31,7 @@ from microseg.rules import (
     check_rule,
     effective_vars,
     person_columns,
+    shipped_catalogue,
 )
 
 ROOT = project_dir()
@@ -170,16 +171,25 @@ def test_shipped_catalogue_passes_both_layers(
 
 
 def test_person_columns_come_from_the_yaml_docs(columns: dict[str, str]) -> None:
-    features = yaml.safe_load((ROOT / "models/marts/features/_features__models.yml").read_text())
-    documented = {column["name"] for column in features["models"][0]["columns"]}
+    path = ROOT / "models/intermediate/features/_int_features__models.yml"
+    (features,) = [
+        m for m in yaml.safe_load(path.read_text())["models"] if m["name"] == "int_person_features"
+    ]
+    documented = {column["name"] for column in features["columns"]}
     assert documented <= set(columns)
     assert {"interactions", "cluster_label", "churn_risk_percentile"} <= set(columns)
     assert columns["is_lookalike_champion_lookalikes"] == "boolean"
 
 
 def _segment(**changes: Any) -> dict[str, Any]:
-    return {"key": "ok_segment", "name": "OK", "description": "d", "rule": "purchases > 0",
-            "priority": 5, "owner": "crm", "channels": ["email"], **changes}  # fmt: skip
+    return {"key": "ok_segment", "origin": "rule", "name": "OK", "description": "d",
+            "rule": "purchases > 0", "priority": 5, "owner": "crm", "channels": ["email"],
+            **changes}  # fmt: skip
+
+
+def _origin_entry(origin: str, **fields: Any) -> dict[str, Any]:
+    """A catalogue entry of an rfm, cluster or lookalike origin (its rule left to check)."""
+    return {**_segment(key="x_segment", origin=origin, priority=6), **fields}
 
 
 @pytest.mark.parametrize(
@@ -203,19 +213,19 @@ def _segment(**changes: Any) -> dict[str, Any]:
         ({"segment": _segment(parent="ok_segment")}, "parents loop back"),
         ({"microseg__holdout_percent": -50}, "holdout_percent -50"),
         (
-            {"microseg__rfm_classes": [{"key": "../x", "r": [1, 5], "fm": [1, 5]}]},
+            {"segment": _origin_entry("rfm", rfm_class="../x", r=[1, 5], fm=[1, 5])},
             "RFM class '../x': a key must match",
         ),
         (
-            {"microseg__rfm_classes": [{"key": "all", "r": [0, 9], "fm": [1, 5]}]},
+            {"segment": _origin_entry("rfm", rfm_class="all", r=[0, 9], fm=[1, 5])},
             "RFM class 'all': r and fm must be",
         ),
         (
-            {"microseg__cluster_segments": [{"label": "a/b", "channels": [], "description": "d"}]},
+            {"segment": _origin_entry("cluster", cluster_label="a/b")},
             "cluster label 'a/b': a key must match",
         ),
         (
-            {"microseg__lookalikes": [{"key": "x; drop", "name": "n", "description": "d"}]},
+            {"segment": _origin_entry("lookalike", key="x; drop")},
             "lookalike 'x; drop': a key must match",
         ),
     ],
@@ -225,7 +235,7 @@ def test_keys_and_ranges_are_checked(
 ) -> None:
     effective = {**project_vars, **variables}
     if segment := variables.get("segment"):
-        effective["microseg__segments"] = [*project_vars["microseg__segments"], segment]
+        effective["microseg__segment_catalogue"] = [*shipped_catalogue(ROOT), segment]
     with pytest.raises(CatalogueError) as refused:
         check_catalogue(effective, columns)
     assert message in str(refused.value)
@@ -240,8 +250,7 @@ def test_cli_vars_override_project_vars() -> None:
 
 
 def _hostile_segments(**changes: Any) -> list[dict[str, Any]]:
-    shipped = yaml.safe_load((ROOT / "dbt_project.yml").read_text())["vars"]["microseg__segments"]
-    return [*shipped, _segment(**{"key": "evil_segment", **changes})]
+    return [*shipped_catalogue(ROOT), _segment(**{"key": "evil_segment", **changes})]
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +275,10 @@ def test_plain_dbt_build_stops_before_any_model(
     changes: dict[str, Any], expected: str, small_data: Path, tmp_path: Path
 ) -> None:
     db_path = tmp_path / "microseg.duckdb"
-    variables = {"microseg__as_of": "now", "microseg__segments": _hostile_segments(**changes)}
+    variables = {
+        "microseg__as_of": "now",
+        "microseg__segment_catalogue": _hostile_segments(**changes),
+    }
     completed = subprocess.run(
         [
             str(Path(sys.executable).parent / "dbt"), "build",
@@ -300,7 +312,9 @@ def test_run_dbt_refuses_before_dbt_starts(tmp_path: Path, monkeypatch: pytest.M
             ["build"],
             data_dir=tmp_path / "no-data",
             db_path=tmp_path / "db" / "microseg.duckdb",
-            extra_vars={"microseg__segments": _hostile_segments(rule="pg_sleep(10) is null")},
+            extra_vars={
+                "microseg__segment_catalogue": _hostile_segments(rule="pg_sleep(10) is null")
+            },
         )
     assert not (tmp_path / "db" / "target").exists()
     assert not (tmp_path / "db" / "microseg.duckdb").exists()
@@ -310,9 +324,10 @@ def test_run_dbt_refuses_before_dbt_starts(tmp_path: Path, monkeypatch: pytest.M
 def test_cli_prints_one_line_and_fails(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    """A copy of dbt_project.yml with a hostile segment (models shared): the CLI refuses."""
+    """A copy of dbt_project.yml whose vars give a catalogue with a hostile segment (models
+    shared): the CLI refuses."""
     project = yaml.safe_load((ROOT / "dbt_project.yml").read_text())
-    project["vars"]["microseg__segments"] = _hostile_segments(rule="purchases > 0 --")
+    project["vars"]["microseg__segment_catalogue"] = _hostile_segments(rule="purchases > 0 --")
     fake = tmp_path / "project"
     fake.mkdir()
     (fake / "dbt_project.yml").write_text(yaml.safe_dump(project))

@@ -13,6 +13,7 @@ import duckdb
 from conftest import Build, connect_built, project_var
 from microseg.export import export
 from microseg.project import run_dbt
+from microseg.rules import catalogue_entries
 
 
 def test_segment_sizes_and_primary_segments_add_up(demo_build: Build) -> None:
@@ -29,7 +30,7 @@ def test_segment_sizes_and_primary_segments_add_up(demo_build: Build) -> None:
             """
         ).fetchall()
         persons, primaries, placed = con.execute(
-            "select (select count(*) from fct_person_features), "
+            "select (select count(*) from dim_persons), "
             "(select sum(primary_member_count) from dim_segments), "
             "(select count(*) from dim_persons)"
         ).fetchone()
@@ -60,7 +61,7 @@ def test_hashed_identifiers_are_normalised_sha256(demo_build: Build) -> None:
             from sync_ad_audiences as ads
             inner join fct_segment_memberships as memberships
                 on ads.audience_member_id = sha256($salt || memberships.membership_id)
-            inner join fct_person_features as features using (person_key)
+            inner join dim_persons as features using (person_key)
             inner join stg_crm__customers as customers using (user_id)
             left join sync_email_audiences as emails using (user_id)
             """,
@@ -143,8 +144,7 @@ def test_withdrawn_consent_removes_the_person_from_email_audiences(
             f"select count(*) from sync_email_audiences where user_id = '{user_id}'"
         ).fetchone()[0]
         has_consent = con.execute(
-            "select has_consent_email_marketing from fct_person_features "
-            f"where user_id = '{user_id}'"
+            f"select has_consent_email_marketing from dim_persons where user_id = '{user_id}'"
         ).fetchone()[0]
     assert not has_consent
     assert still_synced == 0
@@ -159,12 +159,7 @@ def test_every_shipped_segment_is_populated_and_activatable_on_demo_data(
             "select segment_key, member_count, is_activatable from dim_segments "
             "where not is_fallback"
         ).fetchall()
-    shipped = (
-        {entry["key"] for entry in project_var("microseg__segments")}
-        | {f"rfm_{rfm['key']}" for rfm in project_var("microseg__rfm_classes")}
-        | {f"cluster_{entry['label']}" for entry in project_var("microseg__cluster_segments")}
-        | {entry["key"] for entry in project_var("microseg__lookalikes")}
-    )
+    shipped = {entry["key"] for entry in catalogue_entries({})}
     assert {key for key, _, _ in segments} == shipped
     assert [key for key, members, _ in segments if members == 0] == []
     assert [key for key, _, activatable in segments if not activatable] == []

@@ -12,6 +12,7 @@ import pytest
 from conftest import Build, connect_built, project_var, write_raw_tables
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
+from microseg.rules import catalogue_entries, segments_of
 from microseg.summary import ml_lines
 
 WINDOW_HOURS = 3
@@ -47,11 +48,12 @@ def test_the_build_succeeds_with_its_contradiction_test(short_window_build: Buil
 
 def test_recent_buyers_never_score_as_lapsed(short_window_build: Build) -> None:
     floor = project_var("microseg__recent_buyer_recency_score")
-    lapsed = [rfm["key"] for rfm in project_var("microseg__rfm_classes") if rfm["r"][1] < floor]
+    rfm_segments = segments_of(catalogue_entries({}), "rfm")
+    lapsed = [rfm["rfm_class"] for rfm in rfm_segments if rfm["r"][1] < floor]
     with connect_built(short_window_build.db_path) as con:
         buyers = con.execute(
             "select days_since_last_purchase, is_recent_buyer, recency_score, rfm_class "
-            "from fct_person_features where purchases > 0"
+            "from dim_persons where purchases > 0"
         ).df()
     assert (buyers["days_since_last_purchase"] <= 1).all(), "bought within hours"
     assert buyers["is_recent_buyer"].all()

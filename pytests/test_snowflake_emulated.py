@@ -1,6 +1,6 @@
 """The project's Snowflake SQL, run on an emulated Snowflake, gives what DuckDB gives.
 
-fakesnow (`microseg.fakesnow_shim`) emulates Snowflake in-process on DuckDB: dbt-snowflake
+fakesnow (`pytests/support/fakesnow_shim.py`) emulates Snowflake in-process on DuckDB: dbt-snowflake
 connects to it as to a warehouse. The same generated events are built in two batches split
 by `received_at` (the second run is incremental) on the emulator (target `fakesnow`) and
 on DuckDB (target `dev`); every model's row count and per-column aggregates must match.
@@ -11,7 +11,7 @@ Compiling needs a connection (dbt looks up which relations exist, which decides
 with dummy credentials: the target really is `snowflake`, no name is faked. It compiles once
 before the first build (full-refresh branches) and once after the second (incremental
 branches); every compiled model and test must parse as Snowflake SQL (sqlglot) and contain
-no DuckDB-only construct (`microseg.portability`).
+no DuckDB-only construct (`pytests/support/portability.py`).
 
 What this cannot show: that Snowflake itself accepts every function the emulator
 translates (fakesnow maps unknown functions through to DuckDB), column comments
@@ -36,16 +36,16 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 from conftest import write_raw_tables
-from microseg.fakesnow_shim import (
+from microseg.generate import GeneratorConfig, generate
+from microseg.project import DbtResult, project_dir, run_dbt
+from support.fakesnow_shim import (
     EMULATED_VARS,
     compile_inline,
     emulated_snowflake,
     load_raw_tables,
     run_dbt_emulated,
 )
-from microseg.generate import GeneratorConfig, generate
-from microseg.portability import duckdb_only_constructs
-from microseg.project import DbtResult, project_dir, run_dbt
+from support.portability import duckdb_only_constructs
 
 pytestmark = [
     # fakesnow materialises every result as Arrow; DuckDB warns about the extra copy.
@@ -333,7 +333,7 @@ def test_safe_cast_turns_bad_text_into_null_and_keeps_timestamps(tmp_path: Path)
 @pytest.mark.skip(
     reason="not checkable on the emulator: sqlglot cannot parse dbt-snowflake's "
     '`alter table t alter "c" comment $$...$$, ...` (persist_docs column comments), so '
-    "microseg.fakesnow_shim answers it without running it"
+    "support.fakesnow_shim answers it without running it"
 )
 def test_column_comments_are_persisted() -> None:
     """Column descriptions reach Snowflake as column comments (persist_docs)."""

@@ -1,10 +1,14 @@
 {#- Right to erasure (models/staging/privacy): helpers that keep an erased person out of
     every table microseg writes. All matching is on salted hashes. -#}
 
-{#- The erasures table, found without ref() so that hooks can use it too; models that
-    filter on it declare `-- depends_on: {{ ref('base_privacy__erasures') }}`. -#}
+{#- The erasures table, found without ref() so that hooks can use it too. Base models
+    read base_privacy__erasures; every other model and the hooks read its staging view, and
+    models that filter on it declare `-- depends_on: {{ ref('stg_privacy__erasures') }}`
+    (base models: base_privacy__erasures). -#}
 {% macro erasures_relation() %}
-    {%- set node = (graph.get('nodes') or {}).get('model.microseg.base_privacy__erasures') -%}
+    {%- set in_base = model is mapping and (model.get('name') or '').startswith('base_') -%}
+    {%- set name = 'base_privacy__erasures' if in_base else 'stg_privacy__erasures' -%}
+    {%- set node = (graph.get('nodes') or {}).get('model.microseg.' ~ name) -%}
     {%- if node is none -%}
         {{ return(none) }}  {#- a unit test's context has no graph: nothing is erased there -#}
     {%- endif -%}

@@ -10,16 +10,16 @@
 {% endmacro %}
 
 
-{#- The columns a rule may read: the documented columns of fct_person_features and
+{#- The columns a rule may read: the documented columns of int_person_features and
     int_persons_scored (their YAML is the one list) and one is_lookalike_<key> flag per
-    lookalike. Needs the graph, so only while executing; none (unknown) where the graph is
+    lookalike of the catalogue. Needs the graph, so only while executing; none (unknown) where the graph is
     empty, as in unit tests. -#}
 {% macro segment_rule_columns() %}
     {%- if graph.nodes is not defined -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set columns = [] -%}
-    {%- for model in ['fct_person_features', 'int_persons_scored'] -%}
+    {%- for model in ['int_person_features', 'int_persons_scored'] -%}
         {%- set node = graph.nodes.get('model.microseg.' ~ model) -%}
         {%- if node is none -%}
             {{ exceptions.raise_compiler_error('segment rules: model ' ~ model ~ ' is not in the project') }}
@@ -28,8 +28,8 @@
             {%- do columns.append(name | lower) -%}
         {%- endfor -%}
     {%- endfor -%}
-    {%- for lookalike in var('microseg__lookalikes') -%}
-        {%- do columns.append('is_lookalike_' ~ lookalike.key) -%}
+    {%- for entry in microseg.segment_catalogue_entries() if entry.origin == 'lookalike' -%}
+        {%- do columns.append('is_lookalike_' ~ entry.key) -%}
     {%- endfor -%}
     {{ return(columns) }}
 {% endmacro %}

@@ -1,7 +1,9 @@
 {#- The catalogue as rows (one select per segment, unioned), fallback cohort included:
-    what int_segment_catalogue_rendered holds, for models that need it inline. -#}
+    what int_segment_catalogue_rendered holds, for models that need it inline. An origin's
+    own fields are null for the other origins. -#}
 {% macro render_segment_catalogue() -%}
     {%- set catalogue = microseg.segment_catalogue() -%}
+    {%- set no_string = 'cast(null as ' ~ dbt.type_string() ~ ')' -%}
     {% for segment in catalogue %}
         select
             '{{ segment.key }}' as segment_key,
@@ -17,7 +19,13 @@
             cast({{ segment.max_share }} as double) as max_share,
             {{ segment.min_interactions }} as min_interactions,
             {{ segment.holdout_percent }} as holdout_percent,
-            false as is_fallback
+            false as is_fallback,
+            '{{ segment.origin }}' as origin,
+            {{ "'" ~ segment.cluster_label ~ "'" if segment.cluster_label else no_string }} as cluster_label,
+            {{ "'" ~ segment.seed_segment ~ "'" if segment.seed_segment else no_string }} as seed_segment_key,
+            cast({{ 'null' if segment.top_percent is none else segment.top_percent }} as {{ dbt.type_float() }})
+                as top_percent,
+            cast({{ 'null' if segment.top_n is none else segment.top_n }} as {{ dbt.type_int() }}) as top_n
         union all
     {% endfor %}
         select
@@ -34,5 +42,10 @@
             cast(1 as double) as max_share,
             0 as min_interactions,
             0 as holdout_percent,
-            true as is_fallback
+            true as is_fallback,
+            'fallback' as origin,
+            {{ no_string }} as cluster_label,
+            {{ no_string }} as seed_segment_key,
+            cast(null as {{ dbt.type_float() }}) as top_percent,
+            cast(null as {{ dbt.type_int() }}) as top_n
 {%- endmacro %}

@@ -1,65 +1,22 @@
-{#- The segment catalogue: `microseg__segments` plus one `rfm_<class>` segment per RFM
-    class under `customers`, one `cluster_<label>` segment per cluster label and one
-    segment per lookalike (the machine-learned ones read fct_person_scores and
-    fct_lookalike_scores), with defaults filled in and checked. Raises a compiler error
-    naming the entry when the catalogue is inconsistent or unsafe: keys match
-    ^[a-z][a-z0-9_]{0,62}$, the numbers are in range, and (while executing) every rule
+{#- The segment catalogue of models/intermediate/segments/_int_segments__catalogue.yml
+    (the `meta` of int_segment_catalogue_rendered, read from the graph while executing) or
+    the var `microseg__segment_catalogue` when given, with defaults filled in and checked;
+    only the entries of `origin` when given. Raises a compiler error naming the entry when
+    the catalogue is inconsistent or unsafe: keys match ^[a-z][a-z0-9_]{0,62}$, the numbers
+    are in range, each origin's fields agree with its rule, and (while executing) every rule
     passes check_segment_rule. src/microseg/rules.py makes the same checks. -#}
-{% macro segment_catalogue() %}
+{% macro segment_catalogue(origin=none) %}
     {%- set channels_known = ['email', 'ads', 'crm'] -%}
     {%- set required = ['key', 'name', 'description', 'rule', 'priority', 'owner', 'channels'] -%}
     {%- set entries = [] -%}
-    {%- for entry in var('microseg__segments') -%}
+    {%- for entry in microseg.segment_catalogue_entries() -%}
         {%- do microseg.checked_segment_mapping(entry, 'segment') -%}
+        {%- set expected = microseg.segment_origin_rule(entry) -%}
+        {%- if expected is not none and entry.get('rule') != expected -%}
+            {{ exceptions.raise_compiler_error("segment '" ~ entry.get('key') ~ "': its origin is "
+                ~ entry.origin ~ ', so its rule must be ' ~ expected) }}
+        {%- endif -%}
         {%- do entries.append(entry) -%}
-    {%- endfor -%}
-    {%- for rfm in var('microseg__rfm_classes') -%}
-        {%- do microseg.checked_segment_mapping(rfm, 'RFM class') -%}
-        {%- set key = microseg.checked_segment_key(rfm.get('key'), 'RFM class') -%}
-        {%- for bound in [rfm.get('r'), rfm.get('fm')] -%}
-            {%- if bound is string or bound is not iterable or bound | length != 2
-                or bound | reject('integer') | list or not (1 <= bound[0] <= bound[1] <= 5) -%}
-                {{ exceptions.raise_compiler_error(
-                    "RFM class '" ~ key ~ "': r and fm must be [low, high] in 1-5") }}
-            {%- endif -%}
-        {%- endfor -%}
-        {%- do entries.append({
-            'key': 'rfm_' ~ key,
-            'name': 'RFM: ' ~ key | replace('_', ' '),
-            'description': rfm.get('description'),
-            'rule': "rfm_class = '" ~ key ~ "'",
-            'parent': 'customers',
-            'priority': 800 + loop.index,
-            'owner': 'crm',
-            'channels': ['email', 'crm'],
-        }) -%}
-    {%- endfor -%}
-    {%- for cluster in var('microseg__cluster_segments') -%}
-        {%- do microseg.checked_segment_mapping(cluster, 'cluster segment') -%}
-        {%- set label = microseg.checked_segment_key(cluster.get('label'), 'cluster label') -%}
-        {%- do entries.append({
-            'key': 'cluster_' ~ label,
-            'name': 'Cluster: ' ~ label | replace('_', ' '),
-            'description': cluster.get('description'),
-            'rule': "cluster_label = '" ~ label ~ "'",
-            'priority': 850 + loop.index,
-            'owner': 'analytics',
-            'channels': cluster.get('channels'),
-            'max_share': cluster.get('max_share'),
-        }) -%}
-    {%- endfor -%}
-    {%- for lookalike in var('microseg__lookalikes') -%}
-        {%- do microseg.checked_segment_mapping(lookalike, 'lookalike') -%}
-        {%- set key = microseg.checked_segment_key(lookalike.get('key'), 'lookalike') -%}
-        {%- do entries.append({
-            'key': key,
-            'name': lookalike.get('name'),
-            'description': lookalike.get('description'),
-            'rule': 'is_lookalike_' ~ key,
-            'priority': lookalike.get('priority'),
-            'owner': lookalike.get('owner'),
-            'channels': lookalike.get('channels'),
-        }) -%}
     {%- endfor -%}
 
     {%- for entry in entries -%}
@@ -155,9 +112,80 @@
             'max_share': settings.max_share,
             'min_interactions': settings.min_interactions,
             'holdout_percent': settings.holdout_percent,
+            'origin': entry.origin,
+            'rfm_class': entry.get('rfm_class'),
+            'r': entry.get('r'),
+            'fm': entry.get('fm'),
+            'cluster_label': entry.get('cluster_label'),
+            'seed_segment': entry.get('seed_segment'),
+            'top_percent': entry.get('top_percent'),
+            'top_n': entry.get('top_n'),
         }) -%}
     {%- endfor -%}
-    {{ return(catalogue) }}
+    {{ return(catalogue if origin is none else catalogue | selectattr('origin', 'equalto', origin) | list) }}
+{% endmacro %}
+
+
+{#- The catalogue's entries as written (unchecked): the var `microseg__segment_catalogue`
+    when given, else the `meta` of int_segment_catalogue_rendered from the graph. Empty at
+    parse time; a compiler error where there is no graph (unit tests must give the var). -#}
+{% macro segment_catalogue_entries() %}
+    {%- set given = var('microseg__segment_catalogue', none) -%}
+    {%- if given is not none -%}
+        {%- if given is string or given is mapping or given is not iterable -%}
+            {{ exceptions.raise_compiler_error('microseg__segment_catalogue must be a list of segments') }}
+        {%- endif -%}
+        {{ return(given) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set node = graph.nodes.get('model.microseg.int_segment_catalogue_rendered')
+        if graph.nodes is defined else none -%}
+    {%- if node is none -%}
+        {{ exceptions.raise_compiler_error('the segment catalogue (the meta of'
+            ~ ' int_segment_catalogue_rendered) is not in the graph, as in unit tests:'
+            ~ ' give the var microseg__segment_catalogue') }}
+    {%- endif -%}
+    {{ return(node.config.meta.get('segments') or []) }}
+{% endmacro %}
+
+
+{#- The rule an entry of `origin` rfm, cluster or lookalike must have, from its own fields
+    (checked: they reach SQL too); none for a rule segment. Refuses an unknown origin. A
+    lookalike takes its top_n members, or else its top_percent. -#}
+{% macro segment_origin_rule(entry) %}
+    {%- set origin = entry.get('origin') -%}
+    {%- if origin == 'rule' -%}
+        {{ return(none) }}
+    {%- elif origin == 'rfm' -%}
+        {%- set rfm_class = microseg.checked_segment_key(entry.get('rfm_class'), 'RFM class') -%}
+        {%- for bound in [entry.get('r'), entry.get('fm')] -%}
+            {%- if bound is string or bound is not iterable or bound | length != 2
+                or bound | reject('integer') | list or not (1 <= bound[0] <= bound[1] <= 5) -%}
+                {{ exceptions.raise_compiler_error(
+                    "RFM class '" ~ rfm_class ~ "': r and fm must be [low, high] in 1-5") }}
+            {%- endif -%}
+        {%- endfor -%}
+        {{ return("rfm_class = '" ~ rfm_class ~ "'") }}
+    {%- elif origin == 'cluster' -%}
+        {%- set label = microseg.checked_segment_key(entry.get('cluster_label'), 'cluster label') -%}
+        {{ return("cluster_label = '" ~ label ~ "'") }}
+    {%- elif origin == 'lookalike' -%}
+        {%- set key = microseg.checked_segment_key(entry.get('key'), 'lookalike') -%}
+        {%- do microseg.checked_segment_key(entry.get('seed_segment'), "lookalike '" ~ key ~ "': seed_segment") -%}
+        {%- set top_n, top_percent = entry.get('top_n'), entry.get('top_percent') -%}
+        {%- if top_n is not none and (top_n is not integer or top_n < 1) -%}
+            {{ exceptions.raise_compiler_error("segment '" ~ key ~ "': top_n " ~ top_n ~ ' is not an integer >= 1') }}
+        {%- elif top_n is none and (top_percent is not number or top_percent is boolean
+            or not (0 < top_percent <= 100)) -%}
+            {{ exceptions.raise_compiler_error(
+                "segment '" ~ key ~ "': top_percent " ~ top_percent ~ ' is not a number in (0, 100]') }}
+        {%- endif -%}
+        {{ return('is_lookalike_' ~ key) }}
+    {%- endif -%}
+    {{ exceptions.raise_compiler_error("segment '" ~ entry.get('key') ~ "': origin '" ~ origin
+        ~ "' is not one of rule, rfm, cluster, lookalike") }}
 {% endmacro %}
 
 

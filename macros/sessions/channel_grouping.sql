@@ -1,16 +1,24 @@
-{#- Default channel grouping from landing-page UTM source and medium. -#}
+{#- Default channel grouping from landing-page UTM source and medium: `direct` without
+    either, else the first channel, in the order below, whose spellings in the seed
+    utm_channel_mapping include the medium or the source, else `other`. -#}
 {% macro channel_grouping(source, medium) -%}
+    {%- set channels = [
+        'paid_search', 'email', 'social', 'organic_search', 'display', 'affiliate', 'referral',
+    ] -%}
+    {%- set mapping = ref('utm_channel_mapping') -%}
     case
         when {{ source }} is null and {{ medium }} is null then 'direct'
-        when {{ medium }} in ('cpc', 'ppc', 'paid', 'paidsearch', 'paid_search') then 'paid_search'
-        when {{ medium }} in ('email', 'e-mail', 'newsletter') then 'email'
-        when {{ medium }} in ('social', 'social-network', 'social_media', 'sm')
-            or {{ source }} in ('facebook', 'instagram', 'tiktok', 'linkedin', 'twitter', 'x', 'pinterest')
-            then 'social'
-        when {{ medium }} = 'organic' then 'organic_search'
-        when {{ medium }} in ('display', 'banner', 'cpm') then 'display'
-        when {{ medium }} in ('affiliate', 'partner') then 'affiliate'
-        when {{ medium }} = 'referral' then 'referral'
+        {%- for channel in channels %}
+        when {{ medium }} in (
+                select utm_channels.utm_value from {{ mapping }} as utm_channels
+                where utm_channels.utm_field = 'utm_medium' and utm_channels.channel = '{{ channel }}'
+            )
+            or {{ source }} in (
+                select utm_channels.utm_value from {{ mapping }} as utm_channels
+                where utm_channels.utm_field = 'utm_source' and utm_channels.channel = '{{ channel }}'
+            )
+            then '{{ channel }}'
+        {%- endfor %}
         else 'other'
     end
 {%- endmacro %}

@@ -64,16 +64,32 @@ discount_hunter      0.05      1.2  0.85   0.00   1.00      1.00      no   0.15 
 
 
 def _parse(table: str) -> tuple[Archetype, ...]:
-    rows = [line.split() for line in table.strip().splitlines()[1:]]
-    return tuple(
-        Archetype(
-            row[0],
-            *(float(v) for v in row[1:7]),
-            row[7] == "yes",
-            *(float(v) for v in row[8:16]),
-            tuple(float(w) for w in row[16].split("/")),
-        )
-        for row in rows
+    return tuple(_archetype(line.split()) for line in table.strip().splitlines()[1:])
+
+
+def _archetype(row: list[str]) -> Archetype:
+    share, activity, p_known, window_lo, window_hi, purchase_until = map(float, row[1:7])
+    p_bounce, mean_events, gap_seconds, focus, p_discount, price_factor, p_open, p_click = map(
+        float, row[8:16]
+    )
+    return Archetype(
+        row[0],
+        share,
+        activity,
+        p_known,
+        window_lo,
+        window_hi,
+        purchase_until,
+        row[7] == "yes",
+        p_bounce,
+        mean_events,
+        gap_seconds,
+        focus,
+        p_discount,
+        price_factor,
+        p_open,
+        p_click,
+        tuple(float(w) for w in row[16].split("/")),
     )
 
 

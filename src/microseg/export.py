@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from microseg.db import scalar
 from microseg.publish import PUBLISHED_SCHEMA as PUBLISHED_SCHEMA
 from microseg.rules import KEY_PATTERN, CatalogueError
 
@@ -57,9 +58,7 @@ def export(
             path.parent.mkdir(parents=True, exist_ok=True)
             target = str(path).replace("'", "''")
             con.execute(f"copy ({query}) to '{target}' {options}", parameters)
-            written[relative] = con.execute(
-                f"select count(*) from ({query})", parameters
-            ).fetchone()[0]
+            written[relative] = scalar(con, f"select count(*) from ({query})", parameters)
 
         # Every segment key names a file: check them all before writing anything.
         lists: list[tuple[str, str, str, str]] = []

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 
+from microseg.db import one_row, scalar
+
 LEDGER_SCHEMA = "main_ledger"
 # Commands that can change what the models hold; `dbt test` and friends cannot.
 BUILDING_COMMANDS = ("build", "run", "seed", "snapshot", "clone", "retry")
@@ -95,9 +97,9 @@ def fingerprint(con: duckdb.DuckDBPyConnection, tables: dict[str, str]) -> str:
     """One digest of the row counts and contents of the given relations (order-free)."""
     parts = {}
     for name, relation in sorted(tables.items()):
-        rows, digest = con.execute(
-            f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {relation} as t"
-        ).fetchone()
+        rows, digest = one_row(
+            con, f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {relation} as t"
+        )
         parts[name] = [rows, str(digest)]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -190,10 +192,11 @@ def exports_to_redo(db_path: Path) -> list[tuple[Path, str, list[str]]]:
         if not _has_ledger(con):
             return []
         build = latest_build(con)
-        erased = con.execute(
+        erased = scalar(
+            con,
             f"select count(*) from {LEDGER_SCHEMA}.erasure_log where invocation_id = ?",
             [build.invocation_id],
-        ).fetchone()[0]
+        )
         if not erased:
             return []
         rows = con.execute(
@@ -212,8 +215,9 @@ def _salt() -> str:
 
 def _has_ledger(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(
-        con.execute(
+        scalar(
+            con,
             "select count(*) from duckdb_tables() where schema_name = ? and table_name = 'builds'",
             [LEDGER_SCHEMA],
-        ).fetchone()[0]
+        )
     )

@@ -1,4 +1,4 @@
-"""Where the dbt project lives and how to run dbt against it."""
+"""How to run dbt against the project (where it lives: microseg.dbt_project, re-exported)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,10 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-
-
-def project_dir() -> Path:
-    """The dbt project: MICROSEG_PROJECT_DIR, else the nearest dbt_project.yml upwards."""
-    if env := os.environ.get("MICROSEG_PROJECT_DIR"):
-        return Path(env).resolve()
-    for folder in [Path.cwd(), *Path.cwd().parents]:
-        if (folder / "dbt_project.yml").is_file() and (folder / "src" / "microseg").is_dir():
-            return folder
-    return PACKAGE_ROOT
-
-
-def build_dir() -> Path:
-    return project_dir() / "build"
+from microseg.dbt_project import PACKAGE_ROOT as PACKAGE_ROOT
+from microseg.dbt_project import build_dir as build_dir
+from microseg.dbt_project import project_dir as project_dir
+from microseg.dbt_project import project_vars as project_vars
 
 
 @dataclass

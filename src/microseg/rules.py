@@ -1,25 +1,31 @@
 """The segment catalogue checked before dbt starts: rules are expressions, not SQL.
 
+The catalogue is CATALOGUE_FILE (the `meta` of int_segment_catalogue_rendered), or the var
+`microseg__segment_catalogue` when given, as in dbt (macros/segments/segment_catalogue.sql).
 A rule is one boolean expression over the person columns (the documented columns of
-fct_person_features and int_persons_scored, plus `is_lookalike_<key>` per lookalike),
+int_person_features and int_persons_scored, plus `is_lookalike_<key>` per lookalike),
 literals, the operators below and the functions in FUNCTIONS. It is read with sqlglot as
-DuckDB and as Snowflake SQL and must pass as both. Keys, parents and the numeric settings
-are checked too. macros/segments/check_segment_catalogue.sql holds the same checks for
-plain `dbt build`; keep the two lists of functions, keywords and type names alike.
+DuckDB and as Snowflake SQL and must pass as both. Keys, parents, origins and the numeric
+settings are checked too. macros/segments/check_segment_catalogue.sql holds the same checks
+for plain `dbt build`; keep the two lists of functions, keywords and type names alike.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import sqlglot
 import yaml
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
+
+from microseg.dbt_project import project_dir, project_vars
 
 
 class CatalogueError(ValueError):
@@ -44,7 +50,12 @@ TYPE_NAMES = frozenset(
     {"integer", "int", "bigint", "double", "decimal", "varchar", "boolean", "date", "timestamp"}
 )
 # The models whose documented columns rules may read (their one home: the models' YAML).
-COLUMN_MODELS = ("fct_person_features", "int_persons_scored")
+COLUMN_MODELS = ("int_person_features", "int_persons_scored")
+# The catalogue's one home, and the model whose `meta` it is.
+CATALOGUE_FILE = Path("models/intermediate/segments/_int_segments__catalogue.yml")
+CATALOGUE_MODEL = "int_segment_catalogue_rendered"
+CATALOGUE_VAR = "microseg__segment_catalogue"
+ORIGINS = ("rule", "rfm", "cluster", "lookalike")
 
 _OPERATORS = {
     TokenType.L_PAREN, TokenType.R_PAREN, TokenType.COMMA, TokenType.EQ, TokenType.NEQ,
@@ -55,7 +66,7 @@ _FUNCTION_NODES = {
     exp.Coalesce, exp.Nullif, exp.Least, exp.Greatest, exp.Abs, exp.Round, exp.Floor,
     exp.Ceil, exp.Lower, exp.Upper, exp.Length, exp.Trim,
 }  # fmt: skip
-_PREDICATES = {
+_PREDICATES: set[type[exp.Expression]] = {
     exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
     exp.Like, exp.ILike, exp.And, exp.Or, exp.Not, exp.Boolean,
 }  # fmt: skip
@@ -88,10 +99,11 @@ def check_rule(key: object, rule: object, columns: Mapping[str, str]) -> None:
         except ParseError as error:
             found = error.errors[0].get("highlight") if error.errors else None
             raise _refuse(key, f"rule is not one expression (at '{found or rule}')") from None
-        if len(trees) != 1 or trees[0] is None:
+        tree = trees[0] if len(trees) == 1 else None
+        if not isinstance(tree, exp.Expression):
             raise _refuse(key, "rule must be exactly one expression")
-        _check_tree(key, trees[0], columns, dialect)
-        if not _is_boolean(trees[0], columns):
+        _check_tree(key, tree, columns, dialect)
+        if not _is_boolean(tree, columns):
             raise _refuse(key, f"rule is not a boolean expression ('{rule.strip()}')")
 
 
@@ -193,11 +205,11 @@ def _key(value: object, what: str) -> str:
     return value
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _integer(value: object) -> bool:
+def _integer(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -215,49 +227,78 @@ def _mapping(value: object, what: str) -> Mapping[str, Any]:
     return value
 
 
-def catalogue_entries(variables: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The catalogue as macros/segments/segment_catalogue.sql builds it (defaults not filled)."""
-    entries = [
-        dict(_mapping(entry, "segment")) for entry in variables.get("microseg__segments") or []
-    ]
-    for number, rfm in enumerate(variables.get("microseg__rfm_classes") or [], start=1):
-        rfm = _mapping(rfm, "RFM class")
-        key = _key(rfm.get("key"), "RFM class")
-        for bound in (rfm.get("r"), rfm.get("fm")):
+def shipped_catalogue(root: Path) -> list[Any]:
+    """The entries of CATALOGUE_FILE in the project at `root`, as written."""
+    document = yaml.safe_load((root / CATALOGUE_FILE).read_text()) or {}
+    for model in document.get("models") or []:
+        if model.get("name") == CATALOGUE_MODEL:
+            return list(((model.get("config") or {}).get("meta") or {}).get("segments") or [])
+    raise CatalogueError(f"{CATALOGUE_FILE} has no model {CATALOGUE_MODEL} with a meta.segments")
+
+
+def _origin_rule(entry: Mapping[str, Any]) -> str | None:
+    """The rule an rfm, cluster or lookalike entry must have, from its own fields (checked:
+    they reach SQL too); None for a rule segment (segment_origin_rule in
+    macros/segments/segment_catalogue.sql). A lookalike takes top_n, or else top_percent."""
+    origin = entry.get("origin")
+    if origin == "rule":
+        return None
+    if origin == "rfm":
+        rfm_class = _key(entry.get("rfm_class"), "RFM class")
+        for bound in (entry.get("r"), entry.get("fm")):
             if not (
                 isinstance(bound, list) and len(bound) == 2 and all(map(_integer, bound))
                 and 1 <= bound[0] <= bound[1] <= 5
             ):  # fmt: skip
-                raise CatalogueError(f"RFM class '{key}': r and fm must be [low, high] in 1-5")
-        entries.append(
-            {"key": f"rfm_{key}", "name": f"RFM: {key.replace('_', ' ')}",
-             "description": rfm.get("description"), "rule": f"rfm_class = '{key}'",
-             "parent": "customers", "priority": 800 + number, "owner": "crm",
-             "channels": ["email", "crm"]}
-        )  # fmt: skip
-    for number, cluster in enumerate(variables.get("microseg__cluster_segments") or [], start=1):
-        cluster = _mapping(cluster, "cluster segment")
-        label = _key(cluster.get("label"), "cluster label")
-        entries.append(
-            {"key": f"cluster_{label}", "name": f"Cluster: {label.replace('_', ' ')}",
-             "description": cluster.get("description"), "rule": f"cluster_label = '{label}'",
-             "priority": 850 + number, "owner": "analytics", "channels": cluster.get("channels"),
-             "max_share": cluster.get("max_share")}
-        )  # fmt: skip
-    for lookalike in variables.get("microseg__lookalikes") or []:
-        lookalike = _mapping(lookalike, "lookalike")
-        key = _key(lookalike.get("key"), "lookalike")
-        entries.append(
-            {field: lookalike.get(field)
-             for field in ("name", "description", "priority", "owner", "channels")}
-            | {"key": key, "rule": f"is_lookalike_{key}"}
-        )  # fmt: skip
+                raise CatalogueError(
+                    f"RFM class '{rfm_class}': r and fm must be [low, high] in 1-5"
+                )
+        return f"rfm_class = '{rfm_class}'"
+    if origin == "cluster":
+        return f"cluster_label = '{_key(entry.get('cluster_label'), 'cluster label')}'"
+    if origin == "lookalike":
+        key = _key(entry.get("key"), "lookalike")
+        _key(entry.get("seed_segment"), f"lookalike '{key}': seed_segment")
+        top_n, top_percent = entry.get("top_n"), entry.get("top_percent")
+        if top_n is not None and (not _integer(top_n) or top_n < 1):
+            raise _refuse(key, f"top_n {top_n!r} is not an integer >= 1")
+        if top_n is None and (not _number(top_percent) or not 0 < top_percent <= 100):
+            raise _refuse(key, f"top_percent {top_percent!r} is not a number in (0, 100]")
+        return f"is_lookalike_{key}"
+    raise _refuse(entry.get("key"), f"origin '{origin}' is not one of {', '.join(ORIGINS)}")
+
+
+def catalogue_entries(
+    variables: Mapping[str, Any], root: Path | None = None
+) -> list[dict[str, Any]]:
+    """The catalogue dbt builds: the var microseg__segment_catalogue when given, else the
+    shipped file of the project at `root` (default project_dir()); each origin's fields
+    checked against its rule, defaults not filled."""
+    given = variables.get(CATALOGUE_VAR)
+    if given is None:
+        given = shipped_catalogue(root or project_dir())
+    if not isinstance(given, list):
+        raise CatalogueError(f"{CATALOGUE_VAR} must be a list of segments")
+    entries = [dict(_mapping(entry, "segment")) for entry in given]
+    for entry in entries:
+        expected = _origin_rule(entry)
+        if expected is not None and entry.get("rule") != expected:
+            raise _refuse(
+                entry.get("key"), f"its origin is {entry['origin']}, so its rule must be {expected}"
+            )
     return entries
 
 
-def check_catalogue(variables: Mapping[str, Any], columns: Mapping[str, str]) -> None:
+def segments_of(entries: Iterable[Mapping[str, Any]], *origins: str) -> list[dict[str, Any]]:
+    """The entries of the given origins, in catalogue order."""
+    return [dict(entry) for entry in entries if entry.get("origin") in origins]
+
+
+def check_catalogue(
+    variables: Mapping[str, Any], columns: Mapping[str, str], root: Path | None = None
+) -> None:
     """Raise CatalogueError naming the first segment whose settings or rule are refused."""
-    entries = catalogue_entries(variables)
+    entries = catalogue_entries(variables, root)
     for entry in entries:
         for field in ("key", "name", "description", "rule", "priority", "owner", "channels"):
             if entry.get(field) is None:
@@ -330,16 +371,36 @@ def person_columns(root: Path, lookalike_keys: Iterable[str]) -> dict[str, str]:
 
 def effective_vars(root: Path, cli_vars: Mapping[str, Any]) -> dict[str, Any]:
     """dbt_project.yml vars overridden by the `--vars` given to dbt (whole values, as dbt)."""
-    project = yaml.safe_load((root / "dbt_project.yml").read_text())
-    return {**(project.get("vars") or {}), **cli_vars}
+    return {**project_vars(root), **cli_vars}
 
 
 def check_project(root: Path, cli_vars: Mapping[str, Any]) -> None:
     """Refuse the catalogue dbt would build in `root` with `cli_vars` (CatalogueError)."""
     variables = effective_vars(root, cli_vars)
+    entries = catalogue_entries(variables, root)
+    lookalikes = [entry["key"] for entry in segments_of(entries, "lookalike")]
+    check_catalogue(variables, person_columns(root, lookalikes), root)
+
+
+def ml_settings_json(settings_json: str, catalogue: Any) -> str:
+    """The ML models' `ml_settings` JSON with the catalogue's cluster labels and lookalikes
+    added, both in priority order; `catalogue` is int_segment_catalogue_rendered as pandas."""
+
+    def present(value: Any) -> Any:
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+    rows = sorted(catalogue.to_dict("records"), key=lambda row: row["priority"])
     lookalikes = [
-        item["key"]
-        for item in variables.get("microseg__lookalikes") or []
-        if isinstance(item, Mapping)
+        {
+            "key": row["segment_key"],
+            "seed_segment": row["seed_segment_key"],
+            "top_percent": present(row["top_percent"]),
+            "top_n": None if present(row["top_n"]) is None else int(row["top_n"]),
+        }
+        for row in rows
+        if row["origin"] == "lookalike"
     ]
-    check_catalogue(variables, person_columns(root, lookalikes))
+    labels = [row["cluster_label"] for row in rows if row["origin"] == "cluster"]
+    return json.dumps(
+        json.loads(settings_json) | {"cluster_labels": labels, "lookalikes": lookalikes}
+    )

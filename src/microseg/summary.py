@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from microseg.db import scalar
 from microseg.project import DbtResult
 
 LAYERS = (
@@ -15,7 +16,7 @@ LAYERS = (
     ("intermediate", "int_sessionized_events"),
     ("marts", "fct_sessions"),
     ("marts", "dim_identity_map"),
-    ("marts", "fct_person_features"),
+    ("marts", "dim_persons"),
     ("marts", "fct_segment_memberships"),
     ("marts", "sync_email_audiences"),
     ("marts", "sync_ad_audiences"),
@@ -54,20 +55,18 @@ def staging_counts(db_path: Path) -> dict[str, dict[str, int]]:
                     per_source[f"quarantined:{reason}"] = count
             counts[source] = per_source
         counts["layers"] = {
-            f"{layer}.{model}": con.execute(f"select count(*) from {relations[model]}").fetchone()[
-                0
-            ]
+            f"{layer}.{model}": scalar(con, f"select count(*) from {relations[model]}")
             for layer, model in LAYERS
             if model in relations
         }
         if "fct_sessions" in relations:
-            counts["layers"]["persons with sessions"] = con.execute(
-                f"select count(distinct person_key) from {relations['fct_sessions']}"
-            ).fetchone()[0]
+            counts["layers"]["persons with sessions"] = scalar(
+                con, f"select count(distinct person_key) from {relations['fct_sessions']}"
+            )
         if "stg_tracking__events" in relations:
-            counts["events"]["bot"] = con.execute(
-                f"select count(*) from {relations['stg_tracking__events']} where is_bot"
-            ).fetchone()[0]
+            counts["events"]["bot"] = scalar(
+                con, f"select count(*) from {relations['stg_tracking__events']} where is_bot"
+            )
         return counts
     finally:
         con.close()
@@ -206,15 +205,14 @@ def clock_line(db_path: Path) -> str | None:
                 "order by started_at desc limit 1"
             ).fetchone()
             setting = str(row[0]) if row and row[0] else setting
-        if "fct_person_features" in relations:
-            clock = con.execute(
-                f"select max(features_as_of) from {relations['fct_person_features']}"
-            ).fetchone()[0]
+        if "dim_persons" in relations:
+            clock = scalar(con, f"select max(features_as_of) from {relations['dim_persons']}")
         else:
             clock = None
-        clean = con.execute(
-            f"select count(*) from {relations['base_tracking__events']} where row_status = 'clean'"
-        ).fetchone()[0]
+        clean = scalar(
+            con,
+            f"select count(*) from {relations['base_tracking__events']} where row_status = 'clean'",
+        )
     finally:
         con.close()
     source = CLOCK_SOURCES.get(setting.lower(), "fixed by --as-of / var microseg__as_of")

@@ -57,7 +57,7 @@ import duckdb
 import yaml
 
 from microseg import ledger
-from microseg.project import project_dir
+from microseg.project import project_dir, project_vars
 
 # Spec keys that are not GX arguments.
 SKIPPED_KEYS = {"expectation", "threshold", "segment", "if_not_evaluable", "explain"}
@@ -65,8 +65,7 @@ SKIPPED_KEYS = {"expectation", "threshold", "segment", "if_not_evaluable", "expl
 NULL_SUBJECT = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
 # Numbers read from the build rather than from thresholds.yml (None when unavailable).
 DERIVED_MISSING = {
-    "latest_allowed_time": "no as-of clock (fct_person_features is empty and the build "
-    "recorded none)",
+    "latest_allowed_time": "no as-of clock (dim_persons is empty and the build recorded none)",
     "segment_member_total": "dim_segments is not in the build",
 }
 STATUS_ORDER = ("fail", "not_evaluable", "warn", "withheld", "pass")
@@ -102,10 +101,6 @@ class _Check:
     not_evaluable: str = ""  # known before GX runs
 
 
-def _project_vars() -> dict[str, Any]:
-    return yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"]
-
-
 def _scalar(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> Any:
     row = con.execute(query, params or []).fetchone()
     return row[0] if row else None
@@ -125,12 +120,12 @@ def _derived_values(
 ) -> dict:
     """Numbers whose home is elsewhere: dbt vars, seeds, the build itself (None when the
     build cannot tell; the expectations using them are then not evaluable)."""
-    variables = _project_vars()
+    variables = project_vars()
     with (project_dir() / "seeds" / "event_type_mapping.csv").open() as seed:
         event_types = sorted({row["event_type"] for row in csv.DictReader(seed)})
     as_of = None
-    if "fct_person_features" in relations:
-        as_of = _scalar(con, f"select max(features_as_of) from {relations['fct_person_features']}")
+    if "dim_persons" in relations:
+        as_of = _scalar(con, f"select max(features_as_of) from {relations['dim_persons']}")
     if as_of is None:
         as_of = _timestamp(
             _scalar(
@@ -395,7 +390,7 @@ def _plan(
         checks = []
         for number, spec in enumerate(_expectation_specs(suite, con, relations)):
             threshold = _threshold_name(spec)
-            severity = thresholds.get(threshold, {}).get("severity", "fail")
+            severity = thresholds.get(threshold or "", {}).get("severity", "fail")
             missing = [ref for ref in _references(spec) if values.get(ref) is None]
             kwargs = {
                 key: _resolve(value, values)

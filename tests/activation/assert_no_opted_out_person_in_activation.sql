@@ -38,7 +38,7 @@ synced as (
     from {{ ref('sync_ad_audiences') }} as ad_audiences
     inner join {{ ref('fct_segment_memberships') }} as memberships
         on ad_audiences.audience_member_id = {{ microseg.salted_hash('memberships.membership_id') }}
-    inner join {{ ref('fct_person_features') }} as features
+    inner join {{ ref('int_person_features') }} as features
         on memberships.person_key = features.person_key
 
     union all

@@ -2,7 +2,7 @@
 with
 
 features as (
-    select * from {{ ref('fct_person_features') }}
+    select * from {{ ref('int_person_features') }}
 ),
 
 memberships as (

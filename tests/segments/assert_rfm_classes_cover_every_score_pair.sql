@@ -1,6 +1,6 @@
 -- Every (recency, frequency-monetary) score pair falls in exactly one RFM class, so the
--- class grid in microseg__rfm_classes has neither gaps nor overlaps.
-{%- set classes = var('microseg__rfm_classes') %}
+-- class grid of the catalogue's rfm segments has neither gaps nor overlaps.
+{%- set classes = microseg.segment_catalogue('rfm') %}
 
 with
 

@@ -5,8 +5,8 @@
 -- and contradicting pair.
 {%- set recent_days = var('microseg__recent_buyer_days') %}
 {%- set lapsed_classes = [] %}
-{%- for rfm in var('microseg__rfm_classes') if rfm.r[1] < var('microseg__recent_buyer_recency_score') %}
-    {%- do lapsed_classes.append('rfm_' ~ rfm.key) %}
+{%- for rfm in microseg.segment_catalogue('rfm') if rfm.r[1] < var('microseg__recent_buyer_recency_score') %}
+    {%- do lapsed_classes.append(rfm.key) %}
 {%- endfor %}
 {%- set segment_pairs = [
     ('recent_buyers', 'lapsed_high_value'),
@@ -38,7 +38,7 @@ memberships as (
 ),
 
 features as (
-    select * from {{ ref('fct_person_features') }}
+    select * from {{ ref('int_person_features') }}
 ),
 
 segment_pairs as (

@@ -1,5 +1,5 @@
--- depends_on: {{ ref('base_privacy__erasures') }}
--- depends_on: {{ ref('base_tracking__events') }}
+-- depends_on: {{ ref('stg_privacy__erasures') }}
+-- depends_on: {{ ref('stg_tracking__event_receipts') }}
 {{
     config(
         materialized='incremental',
@@ -23,7 +23,7 @@ sessionized_events as (
 ),
 
 sessions as (
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ ref('int_sessions') }}
 ),
 
 events as (
@@ -39,18 +39,7 @@ taxonomy as (
 -- Devices and users with a raw row received since this table was last built (with the
 -- late-arrival margin): only their events can have changed upstream, in sessions,
 -- stitching, deduplication or bot flags.
-window_bounds as (
-    select {{ microseg.late_window_start() }} as window_start
-    from {{ this }}
-),
-
-window_rows as (
-    select
-        anonymous_id,
-        user_id
-    from {{ ref('base_tracking__events') }}
-    where received_at > (select window_start from window_bounds) or received_at is null
-),
+{{ microseg.late_window_ctes(['anonymous_id', 'user_id']) }}
 
 affected_devices as (
     select distinct anonymous_id

@@ -4,7 +4,7 @@
 with
 
 sessions as (
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ ref('int_sessions') }}
 ),
 
 with_previous as (

@@ -6,14 +6,13 @@
 with
 
 features as (
-    select * from {{ ref('fct_person_features') }}
+    select * from {{ ref('int_person_features') }}
 ),
 
 seeds as (
-    {% for lookalike in var('microseg__lookalikes') -%}
+    {% for lookalike in catalogue if lookalike.origin == 'lookalike' -%}
         {%- set seed = catalogue | selectattr('key', 'equalto', lookalike.seed_segment) | first -%}
-        {%- set machine_learned = seed is defined
-            and (seed.rule.startswith('is_lookalike_') or seed.key.startswith('cluster_')) -%}
+        {%- set machine_learned = seed is defined and seed.origin not in ['rule', 'rfm'] -%}
         {%- if seed is not defined or machine_learned -%}
             {{ exceptions.raise_compiler_error(
                 "lookalike '" ~ lookalike.key ~ "': seed_segment '" ~ lookalike.seed_segment

@@ -1,18 +1,20 @@
-{#- fct_person_features plus the machine-learned columns segment rules and CRM traits
+{#- int_person_features plus the machine-learned columns segment rules and CRM traits
     read: cluster label, propensity percentiles and one is_lookalike_<key> flag per
     lookalike. With the ML models off they are null (flags false). -#}
 {{ config(materialized='view') }}
 
+{%- set lookalike_segments = microseg.segment_catalogue('lookalike') %}
+
 with
 
 person_features as (
-    select * from {{ ref('fct_person_features') }}
+    select * from {{ ref('int_person_features') }}
 ),
 
 -- Without the ML models (microseg__ml_enabled false) nobody has a score or is a lookalike.
 scores as (
     {% if microseg.ml_enabled() -%}
-        select * from {{ ref('fct_person_scores') }}
+        select * from {{ ref('int_person_scores') }}
     {%- else -%}
         select
             person_key,
@@ -26,7 +28,7 @@ scores as (
 
 lookalikes as (
     {% if microseg.ml_enabled() -%}
-        select * from {{ ref('fct_lookalike_scores') }}
+        select * from {{ ref('int_lookalike_scores') }}
     {%- else -%}
         select
             person_key,
@@ -39,19 +41,19 @@ lookalikes as (
 
 selected_lookalikes as (
     select
-        {% for lookalike in var('microseg__lookalikes') -%}
+        {% for lookalike in lookalike_segments -%}
             {{ dbt.bool_or("lookalike_key = '" ~ lookalike.key ~ "' and is_selected") }}
                 as is_lookalike_{{ lookalike.key }},
         {% endfor -%}
         person_key
     from lookalikes
-    group by {{ var('microseg__lookalikes') | length + 1 }}
+    group by {{ lookalike_segments | length + 1 }}
 ),
 
 final as (
     select
         person_features.*,
-        {% for lookalike in var('microseg__lookalikes') -%}
+        {% for lookalike in lookalike_segments -%}
             coalesce(selected_lookalikes.is_lookalike_{{ lookalike.key }}, false)
                 as is_lookalike_{{ lookalike.key }},
         {% endfor -%}
@@ -64,5 +66,5 @@ final as (
     left join selected_lookalikes on person_features.person_key = selected_lookalikes.person_key
 )
 
--- Every column of fct_person_features passes through, hence the wildcard.
+-- Every column of int_person_features passes through, hence the wildcard.
 select * from final -- noqa: AM04

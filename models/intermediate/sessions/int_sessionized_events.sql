@@ -1,5 +1,5 @@
--- depends_on: {{ ref('base_privacy__erasures') }}
--- depends_on: {{ ref('base_tracking__events') }}
+-- depends_on: {{ ref('stg_privacy__erasures') }}
+-- depends_on: {{ ref('stg_tracking__event_receipts') }}
 {{
     config(
         materialized='incremental',
@@ -49,19 +49,7 @@ events as (
 
 -- Everything received since the last run is re-read, with a margin of
 -- microseg__late_arrival_hours so that rows loaded out of order are still picked up.
-window_bounds as (
-    select {{ microseg.late_window_start() }} as window_start
-    from {{ this }}
-),
-
--- Every raw row received in the window, whatever staging made of it.
-window_rows as (
-    select
-        event_id,
-        anonymous_id
-    from {{ ref('base_tracking__events') }}
-    where received_at > (select window_start from window_bounds) or received_at is null
-),
+{{ microseg.late_window_ctes(['event_id', 'anonymous_id']) }}
 
 already_sessionized as (
     select

@@ -1,15 +1,15 @@
 with
 
 scores as (
-    select * from {{ ref('fct_person_scores') }}
+    select * from {{ ref('int_person_scores') }}
 ),
 
 person_features as (
-    select * from {{ ref('fct_person_features') }}
+    select * from {{ ref('int_person_features') }}
 ),
 
 quality as (
-    select * from {{ ref('fct_ml_model_quality') }}
+    select * from {{ ref('int_ml_model_quality') }}
 ),
 
 model_quality as (

@@ -1,7 +1,11 @@
 with
 
-base_events as (
-    select * from {{ ref('base_tracking__events') }}
+receipts as (
+    select * from {{ ref('stg_tracking__event_receipts') }}
+),
+
+quarantined as (
+    select * from {{ ref('stg_tracking__events_quarantined') }}
 ),
 
 events as (
@@ -17,7 +21,7 @@ unknown_names as (
         'event_name' as value_kind,
         lower(event_name) as raw_value,
         count(*) as row_count
-    from base_events
+    from quarantined
     where quarantine_reason = 'unknown_event_type'
     group by 1, 2
 ),
@@ -54,7 +58,7 @@ kind_totals as (
     select
         'event_name' as value_kind,
         count(*) as kind_rows
-    from base_events
+    from receipts
 
     union all
 

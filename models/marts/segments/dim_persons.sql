@@ -1,6 +1,10 @@
 with
 
-features as (
+person_features as (
+    select * from {{ ref('int_person_features') }}
+),
+
+scores as (
     select * from {{ ref('int_persons_scored') }}
 ),
 
@@ -26,31 +30,29 @@ placements as (
 
 final as (
     select
-        features.person_key,
-        features.user_id,
+        person_features.*,
+        scores.cluster_label,
+        scores.purchase_propensity_percentile,
+        scores.churn_risk_percentile,
         placements.primary_segment_key,
         catalogue.segment_name as primary_segment_name,
         catalogue.is_fallback as is_in_fallback_cohort,
         case
             when not catalogue.is_fallback then null
-            when features.interactions < {{ var('microseg__min_interactions') }} then 'too_little_data'
+            when person_features.interactions < {{ var('microseg__min_interactions') }}
+                then 'too_little_data'
             else 'no_rule_matches'
         end as fallback_reason,
         placements.segment_count,
-        placements.segment_keys,
-        features.rfm_class,
-        features.lifecycle_stage,
-        features.journey_stage,
-        features.top_interest,
-        features.offer_tier,
-        features.cluster_label,
-        features.purchase_propensity_percentile,
-        features.churn_risk_percentile
-    from features
+        placements.segment_keys
+    from person_features
+    inner join scores
+        on person_features.person_key = scores.person_key
     inner join placements
-        on features.person_key = placements.person_key
+        on person_features.person_key = placements.person_key
     inner join catalogue
         on placements.primary_segment_key = catalogue.segment_key
 )
 
-select * from final
+-- Every column of int_person_features passes through, hence the wildcard.
+select * from final -- noqa: AM04

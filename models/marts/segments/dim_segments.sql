@@ -24,7 +24,7 @@ memberships as (
 ),
 
 features as (
-    select * from {{ ref('fct_person_features') }}
+    select * from {{ ref('int_person_features') }}
 ),
 
 changes as (
@@ -71,6 +71,7 @@ sized as (
         catalogue.owner,
         catalogue.channels,
         catalogue.is_fallback,
+        catalogue.origin,
         catalogue.min_size,
         catalogue.max_share,
         catalogue.holdout_percent,

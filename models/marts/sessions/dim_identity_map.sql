@@ -1,7 +1,7 @@
 with
 
 sessions as (
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ ref('int_sessions') }}
 ),
 
 -- Consecutive sessions of a device attributed to the same person form one period.

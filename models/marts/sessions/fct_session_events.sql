@@ -7,7 +7,7 @@ sessionized_events as (
 ),
 
 sessions as (
-    select * from {{ ref('fct_sessions') }}
+    select * from {{ ref('int_sessions') }}
 ),
 
 final as (

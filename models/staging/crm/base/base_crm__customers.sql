@@ -12,6 +12,10 @@ source as (
     {%- endif %}
 ),
 
+customer_value_mapping as (
+    select * from {{ ref('customer_value_mapping') }}
+),
+
 typed as (
     select
         source.*,
@@ -72,41 +76,38 @@ with_status as (
     from triaged
 ),
 
+-- Gender, channel and subscription status spellings are looked up in the seed
+-- customer_value_mapping; an unlisted gender or channel is null, an unlisted (or
+-- missing) subscription status is `none`.
 final as (
     select
-        raw_row_hash,
-        raw_row_occurrence,
-        user_id,
-        email,
-        signed_up_at,
-        case when {{ dbt.length('country') }} = 2 then country end as country,
+        with_status.raw_row_hash,
+        with_status.raw_row_occurrence,
+        with_status.user_id,
+        with_status.email,
+        with_status.signed_up_at,
+        case when {{ dbt.length('with_status.country') }} = 2 then with_status.country end as country,
         case
-            when birth_year between {{ var('microseg__birth_year_min') }}
+            when with_status.birth_year between {{ var('microseg__birth_year_min') }}
                 and {{ var('microseg__birth_year_max') }}
-                then birth_year
+                then with_status.birth_year
         end as birth_year,
-        case
-            when gender in ('f', 'female', 'w', 'woman') then 'female'
-            when gender in ('m', 'male', 'man') then 'male'
-            when gender in ('d', 'x', 'diverse', 'non-binary', 'nonbinary', 'non_binary')
-                then 'non_binary'
-        end as gender,
-        case
-            when preferred_channel in ('email', 'e-mail', 'mail') then 'email'
-            when preferred_channel in ('sms', 'text') then 'sms'
-            when preferred_channel in ('push', 'app') then 'push'
-            when preferred_channel in ('phone', 'call') then 'phone'
-        end as preferred_channel,
-        case
-            when subscription_status in ('active', 'subscribed') then 'active'
-            when subscription_status in ('paused') then 'paused'
-            when subscription_status in ('cancelled', 'canceled', 'churned') then 'cancelled'
-            else 'none'
-        end as subscription_status,
-        row_status,
-        quarantine_reason,
-        {{ microseg.raw_record('customers') }} as raw_record
+        genders.canonical_value as gender,
+        channels.canonical_value as preferred_channel,
+        coalesce(subscription_statuses.canonical_value, 'none') as subscription_status,
+        with_status.row_status,
+        with_status.quarantine_reason,
+        {{ microseg.raw_record('customers', 'with_status.row_status') }} as raw_record
     from with_status
+    left join customer_value_mapping as genders
+        on genders.attribute = 'gender'
+            and with_status.gender = genders.raw_value
+    left join customer_value_mapping as channels
+        on channels.attribute = 'preferred_channel'
+            and with_status.preferred_channel = channels.raw_value
+    left join customer_value_mapping as subscription_statuses
+        on subscription_statuses.attribute = 'subscription_status'
+            and with_status.subscription_status = subscription_statuses.raw_value
 )
 
 select * from final

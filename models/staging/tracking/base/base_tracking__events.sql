@@ -31,14 +31,10 @@
 
 with
 
+{#- Only window_bounds: the window's raw rows come from the contract events, all columns
+    (stg_tracking__event_receipts, late_window_ctes' window_rows, is built from this model). -#}
 {% if is_incremental() %}
-
-    window_bounds as (
-        select {{ microseg.late_window_start() }} as window_start
-        from {{ this }}
-        where row_status = 'clean'
-    ),
-
+{{ microseg.late_window_ctes(this_filter="row_status = 'clean'") }}
 {% endif %}
 
 source as (
@@ -55,7 +51,11 @@ event_type_mapping as (
 ),
 
 bot_user_agents as (
-    select * from {{ ref('bot_user_agents') }}
+    select * from {{ ref('base_tracking__bot_user_agents') }}
+),
+
+bot_devices as (
+    select * from {{ ref('base_tracking__bot_devices') }}
 ),
 
 -- Most event ids arrive once; only the rows of those that arrive more than once need
@@ -206,99 +206,39 @@ with_status as (
     from triaged
 ),
 
-bot_agents as (
-    select
-        user_agents.user_agent,
-        min(bot_user_agents.bot_name) as bot_name
-    from (
-        select distinct {{ microseg.clean_string('raw_user_agent') }} as user_agent
-        from source
-    ) as user_agents
-    inner join bot_user_agents
-        on {{ dbt.position('bot_user_agents.pattern', 'lower(user_agents.user_agent)') }} > 0
-    group by 1
-),
-
--- The rate rule counts a device's distinct events per minute over everything it sent.
--- A full refresh reads the raw table once, through `source`. Incremental runs read the
--- window's rows from the raw table again: through the shared CTE DuckDB misjudges how
--- few they are and joins them with the model's own table badly (17 s instead of 9 s
--- at 10M events).
-{%- set raw_prefix = '' if is_incremental() else 'raw_' %}
-window_device_events as (
-    select
-        {{ microseg.clean_string(raw_prefix ~ 'anonymous_id') }} as anonymous_id,
-        {{ microseg.clean_string(raw_prefix ~ 'event_id') }} as event_id,
-        {{ raw_prefix }}occurred_at as occurred_at
-    {% if is_incremental() -%}
-        from {{ ref('base_tracking__contract_events') }}
-        {{ in_window }}
-    {%- else -%}
-        from source
-    {%- endif %}
-),
-
 {% if is_incremental() %}
 
+    -- Devices with rows in the window: only their earlier rows can change verdict. Read
+    -- from the raw table, not through `source`: through the shared CTE DuckDB misjudged
+    -- how few they are and joined them with the model's own table badly (17 s instead
+    -- of 9 s at 10M events).
     touched_devices as (
-        select distinct anonymous_id
-        from window_device_events
-        where anonymous_id is not null
+        select distinct {{ microseg.clean_string('anonymous_id') }} as anonymous_id
+        from {{ ref('base_tracking__contract_events') }}
+        {{ in_window }}
     ),
 
 {% endif %}
 
-device_events as (
-    select
-        anonymous_id,
-        event_id,
-        occurred_at
-    from window_device_events
-    {% if is_incremental() %}
-        union all
-        select
-            earlier.anonymous_id,
-            earlier.event_id,
-            earlier.occurred_at
-        from {{ this }} as earlier
-        inner join touched_devices on earlier.anonymous_id = touched_devices.anonymous_id
-        where earlier.received_at <= {{ window_start }}
-    {% endif %}
-),
-
-device_minutes as (
-    select
-        anonymous_id,
-        {{ dbt.date_trunc('minute', 'occurred_at') }} as event_minute,
-        count(distinct event_id) as events_in_minute
-    from device_events
-    where anonymous_id is not null and event_id is not null and occurred_at is not null
-    group by 1, 2
-),
-
-rapid_fire_devices as (
-    select distinct anonymous_id
-    from device_minutes
-    where events_in_minute > {{ var('microseg__bot_max_events_per_minute') }}
-),
-
+-- Bot verdicts (base_tracking__bot_user_agents, base_tracking__bot_devices) flag rows;
+-- nothing is removed.
 window_rows as (
     select
         {% for column in output_columns -%}
             with_status.{{ column }},
         {% endfor -%}
         case
-            when bot_agents.user_agent is not null then 'user_agent'
-            when rapid_fire_devices.anonymous_id is not null then 'event_rate'
+            when bot_user_agents.user_agent is not null then 'user_agent'
+            when bot_devices.anonymous_id is not null then 'event_rate'
         end as bot_reason,
         {{ microseg.raw_record(
             'events', 'with_status.row_status', ['occurred_at_as_sent', 'received_at_as_sent']
         ) }} as raw_record
     from with_status
-    left join bot_agents
-        on with_status.user_agent = bot_agents.user_agent
-    left join rapid_fire_devices
-        on with_status.anonymous_id = rapid_fire_devices.anonymous_id
+    left join bot_user_agents
+        on with_status.user_agent = bot_user_agents.user_agent
+    left join bot_devices
+        on with_status.anonymous_id = bot_devices.anonymous_id
 ),
 
 {% if is_incremental() %}
@@ -311,15 +251,15 @@ window_rows as (
             {% endfor -%}
             case
                 when earlier.bot_reason = 'user_agent' then 'user_agent'
-                when rapid_fire_devices.anonymous_id is not null then 'event_rate'
+                when bot_devices.anonymous_id is not null then 'event_rate'
             end as bot_reason,
             earlier.raw_record
         from {{ this }} as earlier
         inner join touched_devices on earlier.anonymous_id = touched_devices.anonymous_id
-        left join rapid_fire_devices on earlier.anonymous_id = rapid_fire_devices.anonymous_id
+        left join bot_devices on earlier.anonymous_id = bot_devices.anonymous_id
         where earlier.received_at <= {{ window_start }}
             and coalesce(earlier.bot_reason = 'event_rate', false)
-            != (rapid_fire_devices.anonymous_id is not null)
+            != (bot_devices.anonymous_id is not null)
             and coalesce(earlier.bot_reason, '') != 'user_agent'
     ),
 

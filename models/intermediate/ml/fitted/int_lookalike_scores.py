@@ -1,0 +1,19 @@
+"""Non-members of each lookalike's seed segment ranked by similarity to its members."""
+
+from typing import Any
+
+from microseg import ml, rules
+
+
+def model(dbt: Any, session: Any) -> Any:
+    dbt.config(materialized="table", packages=["numpy", "pandas", "scikit-learn", "scipy"])
+    return ml.rank_lookalikes(
+        ml.to_pandas(dbt.ref("int_person_features")),
+        ml.to_pandas(dbt.ref("int_lookalike_seeds_selected")),
+        ml.Settings.from_json(
+            rules.ml_settings_json(
+                dbt.config.get("ml_settings"),
+                ml.to_pandas(dbt.ref("int_segment_catalogue_rendered")),
+            )
+        ),
+    )

@@ -1,0 +1,24 @@
+"""The latest models' quality metrics, K selection, calibration and feature weights, and
+one status row per model: trained, or skipped with the reason in words."""
+
+from typing import Any
+
+from microseg import ml, rules
+
+
+def model(dbt: Any, session: Any) -> Any:
+    dbt.config(materialized="table", packages=["numpy", "pandas", "scikit-learn", "scipy"])
+    registry = ml.to_pandas(dbt.ref("int_ml_models"))
+    statuses = ml.model_statuses(
+        registry,
+        ml.to_pandas(dbt.ref("int_person_features_at_cutoffs")),
+        ml.to_pandas(dbt.ref("int_person_features")),
+        ml.to_pandas(dbt.ref("int_lookalike_seeds_selected")),
+        ml.Settings.from_json(
+            rules.ml_settings_json(
+                dbt.config.get("ml_settings"),
+                ml.to_pandas(dbt.ref("int_segment_catalogue_rendered")),
+            )
+        ),
+    )
+    return ml.quality_rows(registry, statuses)

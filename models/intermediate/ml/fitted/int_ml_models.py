@@ -1,0 +1,28 @@
+"""The model registry: one row per trained model version (microseg.ml.train_models)."""
+
+from typing import Any
+
+from microseg import ml, rules
+
+
+def model(dbt: Any, session: Any) -> Any:
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="append",
+        packages=["numpy", "pandas", "scikit-learn", "scipy"],
+    )
+    settings = ml.Settings.from_json(
+        rules.ml_settings_json(
+            dbt.config.get("ml_settings"),
+            ml.to_pandas(dbt.ref("int_segment_catalogue_rendered")),
+        )
+    )
+    previous = (
+        ml.to_pandas(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
+    )
+    return ml.train_models(
+        ml.to_pandas(dbt.ref("int_person_features_at_cutoffs")),
+        ml.to_pandas(dbt.ref("int_person_features")),
+        settings,
+        previous,
+    )

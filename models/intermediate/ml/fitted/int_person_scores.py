@@ -1,0 +1,20 @@
+"""Every person's cluster and propensity scores from the latest registered models."""
+
+from typing import Any
+
+from microseg import ml, rules
+
+
+def model(dbt: Any, session: Any) -> Any:
+    dbt.config(materialized="table", packages=["numpy", "pandas", "scikit-learn", "scipy"])
+    return ml.score_persons(
+        ml.to_pandas(dbt.ref("int_ml_models")),
+        ml.to_pandas(dbt.ref("int_person_features_at_cutoffs")),
+        ml.to_pandas(dbt.ref("int_person_features")),
+        ml.Settings.from_json(
+            rules.ml_settings_json(
+                dbt.config.get("ml_settings"),
+                ml.to_pandas(dbt.ref("int_segment_catalogue_rendered")),
+            )
+        ),
+    )

@@ -1,0 +1,121 @@
+"""The Python package is the product: every module imports, no import loop between its
+modules, no test tooling inside it, and the SQL files it reads at run time ship with it."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+import microseg
+
+PACKAGE_DIR = Path(microseg.__file__).parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
+
+
+def _imported(module: str, path: Path) -> set[str]:
+    """Names of modules `module` imports anywhere in its file (function bodies included)."""
+    names: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from . import x, from .y import z
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            names.add(base)
+            # `from microseg import ml` imports the module microseg.ml.
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports (itself and the empty root left out)."""
+    return {
+        module: {
+            name
+            for name in _imported(module, path)
+            if name in MODULES and name not in (module, "microseg")
+        }
+        for module, path in MODULES.items()
+    }
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, str] = {}  # visiting or done
+    stack: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = "visiting"
+        stack.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == "visiting":
+                return [*stack[stack.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        stack.pop()
+        state[module] = "done"
+        return None
+
+    for module in sorted(graph):
+        if module not in state and (found := visit(module)):
+            return found
+    return None
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if not m.endswith("__main__")))
+def test_every_module_imports(module: str) -> None:
+    importlib.import_module(module)
+
+
+def test_the_import_graph_has_no_loop() -> None:
+    graph = import_graph()
+    assert graph["microseg.cli"], "the graph finds the CLI's imports"
+    assert "microseg.bench" in graph["microseg.cli"]
+    cycle = _cycle(graph)
+    assert cycle is None, "import loop: " + " -> ".join(cycle or [])
+
+
+def test_the_loop_check_sees_a_loop() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_benchmark_does_not_import_the_cli() -> None:
+    graph = import_graph()
+    bench = [module for module in graph if module.startswith("microseg.bench")]
+    assert bench
+    assert not [module for module in bench if "microseg.cli" in graph[module]]
+
+
+def test_no_test_tooling_in_the_package() -> None:
+    tooling = ("pytest", "fakesnow", "support")
+    found = {
+        module: sorted(name for name in _imported(module, path) if name.split(".")[0] in tooling)
+        for module, path in MODULES.items()
+    }
+    assert not {module: names for module, names in found.items() if names}
+
+
+def test_sql_read_at_run_time_ships_with_the_package() -> None:
+    from microseg.generate import _Sql
+
+    stages = {
+        name for name in vars(_Sql) if not name.startswith("_") and callable(vars(_Sql)[name])
+    }
+    sql = files("microseg.generate").joinpath("sql").iterdir()
+    shipped = {entry.name.removesuffix(".sql") for entry in sql if entry.name.endswith(".sql")}
+    assert stages == shipped
+    assert files("microseg.bench").joinpath("baseline.sql").is_file()

@@ -1,0 +1,66 @@
+"""What the dbt vars say about the models (Settings, LabelThresholds), and reading relations."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+CLUSTER_LABELS = ("highly_engaged", "casual", "churning", "inactive")
+
+
+@dataclass(frozen=True)
+class LabelThresholds:
+    """When a cluster may carry a label: the label's defining property, in absolute terms,
+    on the cluster's mean profile (days idle = days since last seen, events in the last 30
+    days, events 31-90 days ago). The one home of these thresholds."""
+
+    # highly_engaged and casual are active now: seen within this many days.
+    active_max_days_idle: float = 30.0
+    # highly_engaged: events in the last 30 days at least this many times the median
+    # person's, and at least engaged_min_events_30d (so never with none).
+    engaged_min_ratio_to_median: float = 2.0
+    engaged_min_events_30d: float = 4.0
+    # churning: at least this share of the 90-day events older than 30 days (a steady
+    # pace gives 2/3; 0.75 is the last 30 days at 2/3 of the pace of the 60 before), idle
+    # longer than churning_min_days_idle, and not yet inactive.
+    churning_min_earlier_share: float = 0.75
+    churning_min_days_idle: float = 14.0
+    # inactive: idle longer than this.
+    inactive_min_days_idle: float = 60.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the dbt vars say; passed to the Python models as one JSON config value."""
+
+    random_seed: int
+    fit_sample_size: int
+    retrain_after_days: int
+    min_interactions: int
+    cluster_features: list[str]
+    cluster_k_range: list[int]
+    cluster_pca_components: int
+    prediction_window_days: int
+    cluster_labels: list[str] = field(default_factory=lambda: list(CLUSTER_LABELS))
+    lookalikes: list[dict[str, Any]] = field(default_factory=list)
+    label_thresholds: LabelThresholds = field(default_factory=LabelThresholds)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        values = json.loads(text)
+        unknown = set(values.get("cluster_labels", [])) - set(CLUSTER_LABELS)
+        if unknown:
+            raise ValueError(f"unknown cluster labels {sorted(unknown)}; known: {CLUSTER_LABELS}")
+        if "label_thresholds" in values:
+            values["label_thresholds"] = LabelThresholds(**values["label_thresholds"])
+        return cls(**values)
+
+
+def to_pandas(relation: Any) -> pd.DataFrame:
+    """A dbt relation or query result as pandas, on DuckDB (.df) or Snowpark (.to_pandas)."""
+    frame = relation.to_pandas() if hasattr(relation, "to_pandas") else relation.df()
+    frame.columns = [str(column).lower() for column in frame.columns]
+    return frame
