@@ -503,6 +503,7 @@ BUILD_VARS = {"microseg__ml_enabled": False}
 FEATURE_SELECTION = [
     "+int_person_features",
     "+dim_identity_map",
+    "fct_sessions",
     "+stg_tracking__events_quarantined",
 ]
 # Data tests only where all their models are built; unit tests mock their inputs, so the

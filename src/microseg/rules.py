@@ -12,8 +12,6 @@ for plain `dbt build`; keep the two lists of functions, keywords and type names 
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -380,27 +378,3 @@ def check_project(root: Path, cli_vars: Mapping[str, Any]) -> None:
     entries = catalogue_entries(variables, root)
     lookalikes = [entry["key"] for entry in segments_of(entries, "lookalike")]
     check_catalogue(variables, person_columns(root, lookalikes), root)
-
-
-def ml_settings_json(settings_json: str, catalogue: Any) -> str:
-    """The ML models' `ml_settings` JSON with the catalogue's cluster labels and lookalikes
-    added, both in priority order; `catalogue` is int_segment_catalogue_rendered as pandas."""
-
-    def present(value: Any) -> Any:
-        return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-    rows = sorted(catalogue.to_dict("records"), key=lambda row: row["priority"])
-    lookalikes = [
-        {
-            "key": row["segment_key"],
-            "seed_segment": row["seed_segment_key"],
-            "top_percent": present(row["top_percent"]),
-            "top_n": None if present(row["top_n"]) is None else int(row["top_n"]),
-        }
-        for row in rows
-        if row["origin"] == "lookalike"
-    ]
-    labels = [row["cluster_label"] for row in rows if row["origin"] == "cluster"]
-    return json.dumps(
-        json.loads(settings_json) | {"cluster_labels": labels, "lookalikes": lookalikes}
-    )

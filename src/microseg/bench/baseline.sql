@@ -7,7 +7,7 @@
 -- below with getvariable(). Two relations come from dbt_project.yml as well:
 -- bl_rfm_classes (key, r_min, r_max, fm_min, fm_max), created in the setup stage, and
 -- the view bl_segment_matches (person_key, segment_key, priority), the segment rules
--- rendered from microseg__segments and created at the start of the segments stage.
+-- rendered from the segment catalogue and created at the start of the segments stage.
 --
 -- Sections start with a line `-- stage: <name>`; each is run and timed as one unit.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,31 @@ class Settings:
         if "label_thresholds" in values:
             values["label_thresholds"] = LabelThresholds(**values["label_thresholds"])
         return cls(**values)
+
+    @classmethod
+    def for_run(cls, settings_json: str, catalogue: Any) -> Settings:
+        """The dbt Python models' settings: their `ml_settings` config plus the cluster labels
+        and lookalikes of the segment catalogue (the int_segment_catalogue_rendered relation),
+        both in priority order."""
+
+        def present(value: Any) -> Any:
+            missing = value is None or (isinstance(value, float) and math.isnan(value))
+            return None if missing else value
+
+        rows = sorted(to_pandas(catalogue).to_dict("records"), key=lambda row: row["priority"])
+        lookalikes = [
+            {
+                "key": row["segment_key"],
+                "seed_segment": row["seed_segment_key"],
+                "top_percent": present(row["top_percent"]),
+                "top_n": None if present(row["top_n"]) is None else int(row["top_n"]),
+            }
+            for row in rows
+            if row["origin"] == "lookalike"
+        ]
+        labels = [row["cluster_label"] for row in rows if row["origin"] == "cluster"]
+        catalogued = {"cluster_labels": labels, "lookalikes": lookalikes}
+        return cls.from_json(json.dumps(json.loads(settings_json) | catalogued))
 
 
 def to_pandas(relation: Any) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from microseg import ml, rules
+from microseg import ml
 
 
 def model(dbt: Any, session: Any) -> Any:
@@ -10,10 +10,7 @@ def model(dbt: Any, session: Any) -> Any:
     return ml.rank_lookalikes(
         ml.to_pandas(dbt.ref("int_person_features")),
         ml.to_pandas(dbt.ref("int_lookalike_seeds_selected")),
-        ml.Settings.from_json(
-            rules.ml_settings_json(
-                dbt.config.get("ml_settings"),
-                ml.to_pandas(dbt.ref("int_segment_catalogue_rendered")),
-            )
+        ml.Settings.for_run(
+            dbt.config.get("ml_settings"), dbt.ref("int_segment_catalogue_rendered")
         ),
     )

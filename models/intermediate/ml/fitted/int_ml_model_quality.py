@@ -3,7 +3,7 @@ one status row per model: trained, or skipped with the reason in words."""
 
 from typing import Any
 
-from microseg import ml, rules
+from microseg import ml
 
 
 def model(dbt: Any, session: Any) -> Any:
@@ -14,11 +14,8 @@ def model(dbt: Any, session: Any) -> Any:
         ml.to_pandas(dbt.ref("int_person_features_at_cutoffs")),
         ml.to_pandas(dbt.ref("int_person_features")),
         ml.to_pandas(dbt.ref("int_lookalike_seeds_selected")),
-        ml.Settings.from_json(
-            rules.ml_settings_json(
-                dbt.config.get("ml_settings"),
-                ml.to_pandas(dbt.ref("int_segment_catalogue_rendered")),
-            )
+        ml.Settings.for_run(
+            dbt.config.get("ml_settings"), dbt.ref("int_segment_catalogue_rendered")
         ),
     )
     return ml.quality_rows(registry, statuses)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from microseg import ml, rules
+from microseg import ml
 
 
 def model(dbt: Any, session: Any) -> Any:
@@ -11,11 +11,8 @@ def model(dbt: Any, session: Any) -> Any:
         incremental_strategy="append",
         packages=["numpy", "pandas", "scikit-learn", "scipy"],
     )
-    settings = ml.Settings.from_json(
-        rules.ml_settings_json(
-            dbt.config.get("ml_settings"),
-            ml.to_pandas(dbt.ref("int_segment_catalogue_rendered")),
-        )
+    settings = ml.Settings.for_run(
+        dbt.config.get("ml_settings"), dbt.ref("int_segment_catalogue_rendered")
     )
     previous = (
         ml.to_pandas(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None

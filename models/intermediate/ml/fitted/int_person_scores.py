@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from microseg import ml, rules
+from microseg import ml
 
 
 def model(dbt: Any, session: Any) -> Any:
@@ -11,10 +11,7 @@ def model(dbt: Any, session: Any) -> Any:
         ml.to_pandas(dbt.ref("int_ml_models")),
         ml.to_pandas(dbt.ref("int_person_features_at_cutoffs")),
         ml.to_pandas(dbt.ref("int_person_features")),
-        ml.Settings.from_json(
-            rules.ml_settings_json(
-                dbt.config.get("ml_settings"),
-                ml.to_pandas(dbt.ref("int_segment_catalogue_rendered")),
-            )
+        ml.Settings.for_run(
+            dbt.config.get("ml_settings"), dbt.ref("int_segment_catalogue_rendered")
         ),
     )
