@@ -18,6 +18,24 @@ from microseg.generate import GeneratorConfig, generate
 from microseg.project import DbtResult, project_dir, project_vars, run_dbt
 
 SHARED_DATA = project_dir().parent / "shared" / "data"
+# Modules with the longest set-ups run first: pytest-xdist (--dist loadfile) hands out
+# modules in collection order, so no worker is left with a long one at the end.
+SLOW_FIRST = (
+    "test_snowflake_emulated",
+    "test_incremental",
+    "test_incremental_edge_cases",
+    "test_backfill",
+    "test_foreign_shapes",
+    "test_adapters",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        stem = item.path.stem
+        return SLOW_FIRST.index(stem) if stem in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)
 
 
 @contextlib.contextmanager

@@ -1,5 +1,5 @@
 """The floor plan holds: layers in order, names, keys, contracts and docs (house_rules.py),
-checked over the manifest of `dbt parse` of the project as it is."""
+checked over the manifest dbt wrote for the shared demo build of the project as it is."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_dbt
+from conftest import Build
 from house_rules import exceptions, findings, shape
 
 NEVER_EXCEPTED = {"layer_order", "base_outside_staging", "source_outside_base"}
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    folder = tmp_path_factory.mktemp("house")
-    result = run_dbt(["parse"], data_dir=folder, db_path=folder / "db.duckdb")
-    assert result.success
-    return json.loads((folder / "target" / "manifest.json").read_text())
+def manifest(demo_build: Build) -> dict:
+    return json.loads((demo_build.db_path.parent / "target" / "manifest.json").read_text())
 
 
 def test_no_edge_runs_against_the_layers(manifest: dict) -> None:
