@@ -70,6 +70,12 @@ class Dag:
             for parent in parents:
                 self.children[parent].append(uid)
 
+    def upstream_sources(self, uid: str) -> set[str]:
+        found = set(self.sources[uid])
+        for parent in self.parents[uid]:
+            found |= self.upstream_sources(parent)
+        return found
+
     def layer(self, uid: str) -> str:
         parts = Path(self.nodes[uid]["original_file_path"]).parts
         return parts[1] if len(parts) > 2 and parts[1] in LAYERS else "unknown"
@@ -115,6 +121,7 @@ def _tested_columns(dag: Dag) -> dict[str, dict[str, set[str]]]:
 def findings(manifest: dict[str, Any]) -> Iterator[Finding]:
     dag = Dag(manifest)
     tested = _tested_columns(dag)
+    tested_models = {d for test in dag.tests for d in test["depends_on"]["nodes"]}
     for uid, node in sorted(dag.nodes.items(), key=lambda item: item[1]["name"]):
         name, layer = node["name"], dag.layer(uid)
         if layer == "unknown":
@@ -132,6 +139,17 @@ def findings(manifest: dict[str, Any]) -> Iterator[Finding]:
                 yield Finding("base_outside_staging", name, f"reads {parent_name}")
         if dag.sources[uid] and not name.startswith("base_"):
             yield Finding("source_outside_base", name, f"reads {', '.join(dag.sources[uid])}")
+        if dag.sources[uid] and (dag.parents[uid] or dag.other_inputs[uid]):
+            yield Finding("direct_join_to_source", name, "joins a source to models or seeds")
+        if len(dag.sources[uid]) > 1:
+            yield Finding("multiple_sources_joined", name, f"reads {', '.join(dag.sources[uid])}")
+        if name.startswith("stg_"):
+            folder = Path(node["original_file_path"]).parts[2]
+            foreign = sorted({s.split(".")[-2] for s in dag.upstream_sources(uid)} - {folder})
+            if foreign:
+                yield Finding("model_directories", name, f"in {folder}/, reads sources {foreign}")
+        if uid not in tested_models:
+            yield Finding("untested_model", name, "no test reads it")
         if not (dag.parents[uid] or dag.sources[uid] or dag.other_inputs[uid]):
             yield Finding("root_model", name, "reads no model or source")
         yield from _documentation(node)
@@ -153,6 +171,7 @@ def findings(manifest: dict[str, Any]) -> Iterator[Finding]:
         yield from _rejoins(dag, uid)
         yield from _hard_coded_references(node)
     yield from _chained_views(dag)
+    yield from _source_rules(manifest, dag)
     for exposure in manifest.get("exposures", {}).values():
         for parent in exposure["depends_on"]["nodes"]:
             node = dag.nodes.get(parent)
@@ -160,6 +179,21 @@ def findings(manifest: dict[str, Any]) -> Iterator[Finding]:
                 yield Finding(
                     "exposure_on_private_model", exposure["name"], f"reads {node['name']}"
                 )
+
+
+def _source_rules(manifest: dict[str, Any], dag: Dag) -> Iterator[Finding]:
+    """Each source read by one base_ model, with a freshness check."""
+    readers: dict[str, list[str]] = {}
+    for uid in dag.nodes:
+        for source in dag.sources[uid]:
+            readers.setdefault(source, []).append(dag.name[uid])
+    for uid, source in sorted(manifest["sources"].items()):
+        name = f"{source['source_name']}.{source['name']}"
+        if len(readers.get(uid, [])) > 1:
+            yield Finding("source_fanout", name, f"read by {', '.join(sorted(readers[uid]))}")
+        freshness = source.get("freshness") or (source.get("config") or {}).get("freshness") or {}
+        if not any((freshness.get(k) or {}).get("count") for k in ("warn_after", "error_after")):
+            yield Finding("source_without_freshness", name, "no freshness check")
 
 
 def _code(node: dict[str, Any]) -> str:
@@ -233,9 +267,14 @@ def _chained_views(dag: Dag) -> Iterator[Finding]:
 
 
 def exceptions() -> dict[tuple[str, str], str]:
-    """(rule, model) -> why the rule does not apply there."""
+    """(rule, model) -> why the rule does not apply there (an entry names a `model` or a
+    list of `models`; sources are named `<source>.<table>`)."""
     entries = yaml.safe_load(EXCEPTIONS.read_text()) or []
-    return {(entry["rule"], entry["model"]): entry["reason"] for entry in entries}
+    return {
+        (entry["rule"], model): entry["reason"]
+        for entry in entries
+        for model in entry.get("models") or [entry["model"]]
+    }
 
 
 def shape(manifest: dict[str, Any]) -> dict[str, Any]:
