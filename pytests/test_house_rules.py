@@ -4,7 +4,6 @@ checked over the manifest dbt wrote for the shared demo build of the project as 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -61,7 +60,3 @@ def test_the_rules_catch_what_they_claim(manifest: dict) -> None:
     assert ("missing_primary_key_test", "dim_segments") in rules
     against = shape(broken)["edges_against_layers"]
     assert against == [("fct_daily_event_volumes", "int_segment_catalogue_rendered")]
-
-
-def test_the_exceptions_file_is_beside_the_rules() -> None:
-    assert (Path(__file__).parent / "house_exceptions.yml").is_file()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from microseg.export import UnsafeExport, export
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import project_dir, run_dbt
 from microseg.rules import (
+    CATALOGUE_FILE,
     FUNCTIONS,
     KEYWORDS,
     TYPE_NAMES,
@@ -318,6 +320,45 @@ def test_run_dbt_refuses_before_dbt_starts(tmp_path: Path, monkeypatch: pytest.M
         )
     assert not (tmp_path / "db" / "target").exists()
     assert not (tmp_path / "db" / "microseg.duckdb").exists()
+
+
+def test_a_hostile_entry_in_the_catalogue_file_stops_both_layers(
+    small_data: Path, tmp_path: Path
+) -> None:
+    """The catalogue as a user edits it, in the file and not through the var: the CLI's check
+    refuses it, and a plain `dbt build` stops before any model."""
+    fake = tmp_path / "project"
+    fake.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml"):
+        (fake / name).write_text((ROOT / name).read_text())
+    for name in ("macros", "seeds", "tests", "snapshots", "analyses"):
+        if (ROOT / name).exists():
+            (fake / name).symlink_to(ROOT / name)
+    shutil.copytree(ROOT / "models", fake / "models")
+    path = fake / CATALOGUE_FILE
+    document = yaml.safe_load(path.read_text())
+    (model,) = document["models"]
+    entry = _segment(key="evil_segment", rule="purchases > 0; select 1")
+    model["config"]["meta"]["segments"].append(entry)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    with pytest.raises(CatalogueError, match="segment 'evil_segment': ';' is not allowed"):
+        check_project(fake, {})
+    db_path = tmp_path / "microseg.duckdb"
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"), "build",
+            "--project-dir", str(fake), "--profiles-dir", str(fake),
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+            "--vars", json.dumps({"microseg__as_of": "now"}),
+        ],
+        env={**os.environ, "MICROSEG_DUCKDB_PATH": str(db_path),
+             "MICROSEG_DATA_DIR": str(small_data), "MICROSEG_HASH_SALT": SALT},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = " ".join((completed.stdout + completed.stderr).split())
+    assert completed.returncode != 0
+    assert "segment 'evil_segment': ';' is not allowed in a rule" in output, output[-2000:]
+    assert not (tmp_path / "target" / "run_results.json").exists()
 
 
 @pytest.mark.parametrize("command", ["build", "demo"])
