@@ -131,6 +131,7 @@ def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None
     manifest = generate(GeneratorConfig(events=60_000, seed=11), tmp_path / "data")
     last_event = datetime.fromisoformat(str(manifest["last_event_at"]))
     db_path = tmp_path / "microseg.duckdb"
+    training_clocks: list[list[tuple]] = []
 
     def build_at(clock: datetime) -> pd.DataFrame:
         result = run_dbt(
@@ -145,6 +146,12 @@ def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None
         )
         assert result.success, result.failures
         with duckdb.connect(str(db_path), read_only=True) as con:
+            training_clocks.append(
+                con.execute(
+                    "select distinct snapshot, feature_clock "
+                    "from main_intermediate.int_person_features_at_cutoffs order by 1"
+                ).fetchall()
+            )
             return con.execute(
                 "select distinct models.model_name, models.trained_at "
                 "from main_marts.dim_ml_models as models "
@@ -159,6 +166,13 @@ def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None
     assert (reused["trained_at"] == first["trained_at"].max()).all(), "6 days old: reused"
     retrained = build_at(last_event)
     assert (retrained["trained_at"] == pd.Timestamp(last_event)).all(), "8 days old: retrained"
+    # The rows the reused models were fitted on are kept; the score rows move with the clock.
+    first_rows, reused_rows, retrained_rows = (dict(clocks) for clocks in training_clocks)
+    assert reused_rows["train"] == first_rows["train"]
+    assert reused_rows["holdout"] == first_rows["holdout"]
+    assert reused_rows["score"] > first_rows["score"]
+    assert retrained_rows["train"] > first_rows["train"]
+    assert retrained_rows["score"] == pd.Timestamp(last_event)
 
 
 # --- Cluster labels and skip reasons on small frames (no dbt build) ---------------------

@@ -38,6 +38,10 @@
             failed_nodes {{ string }},
             backfill_from {{ timestamp }}
         );
+        create table if not exists {{ schema }}.build_windows (
+            invocation_id {{ string }},
+            changed_from {{ timestamp }}
+        );
         create table if not exists {{ schema }}.build_inputs (
             invocation_id {{ string }},
             source_name {{ string }},
@@ -97,6 +101,8 @@
             'running',
             {{ microseg.events_backfill_from() }}
         );
+        insert into {{ schema }}.build_windows
+        select '{{ invocation_id }}', {{ microseg.events_changed_from() }};
     {%- for source_node in graph.sources.values() if source_node.package_name == 'microseg' -%}
         {%- set relation = source(source_node.source_name, source_node.name) -%}
         {%- set file = microseg.raw_source_file(source_node.name) %}
@@ -185,6 +191,30 @@
         where coalesce(raw_days.receipt_day, base_days.receipt_day) is not null
             and coalesce(raw_days.row_count, 0) != coalesce(base_days.row_count, 0)
     )
+{%- endmacro %}
+
+{#- Where this invocation's late windows start: the earliest over the incremental
+    event-level models (each re-reads raw rows received after its own start, backfills
+    included). Tests of event-level models check only the rows of events, devices and
+    users received since then (get_where_subquery). Null on a first or full build, or
+    when one of them is missing: everything is checked. -#}
+{% macro events_changed_from() -%}
+    {%- set null = 'cast(null as ' ~ dbt.type_timestamp() ~ ')' -%}
+    {%- set starts = [] -%}
+    {%- for schema, identifier, rows in [
+        ('_staging', 'base_tracking__events', "row_status = 'clean'"),
+        ('_intermediate', 'int_sessionized_events', 'true'),
+        ('_intermediate', 'int_events_attributed_to_persons', 'true'),
+    ] -%}
+        {%- set relation = adapter.get_relation(
+            database=target.database, schema=target.schema ~ schema, identifier=identifier) -%}
+        {%- if relation is none or flags.FULL_REFRESH -%}
+            {{ return(null) }}
+        {%- endif -%}
+        {%- do starts.append(
+            '(select ' ~ microseg.late_window_start() ~ ' from ' ~ relation ~ ' where ' ~ rows ~ ')') -%}
+    {%- endfor -%}
+    least({{ starts | join(', ') }})
 {%- endmacro %}
 
 {#- This invocation's backfill start, for the incremental models' windows. -#}

@@ -1,15 +1,18 @@
 -- Every human event with a device is in exactly the session model, and nothing else is:
 -- an event loaded too far out of order, or a device that became a bot, shows up here.
+-- On an incremental run, the events of the devices it touched.
+{%- set touched = microseg.touched_rows_where('__touched_devices__') %}
 with
 
 expected as (
     select event_id
     from {{ ref('stg_tracking__events') }}
-    where anonymous_id is not null and not is_bot
+    where anonymous_id is not null and not is_bot and {{ touched }}
 ),
 
 sessionized as (
     select event_id from {{ ref('int_sessionized_events') }}
+    where {{ touched }}
 ),
 
 missing as (

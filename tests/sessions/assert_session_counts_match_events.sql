@@ -1,4 +1,6 @@
--- Each session's event_count and positions agree with its events.
+-- Each session's event_count and positions agree with its events (on an incremental run,
+-- the sessions of devices it touched: a session has one device).
+{%- set touched = microseg.touched_rows_where('__touched_devices__') %}
 with
 
 event_counts as (
@@ -7,6 +9,7 @@ event_counts as (
         count(*) as events,
         max(event_position) as last_position
     from {{ ref('int_sessionized_events') }}
+    where {{ touched }}
     group by 1
 )
 
@@ -15,7 +18,10 @@ select
     sessions.event_count,
     event_counts.events,
     event_counts.last_position
-from {{ ref('fct_sessions') }} as sessions
+from (
+    select * from {{ ref('fct_sessions') }}
+    where {{ touched }}
+) as sessions
 full outer join event_counts on sessions.session_id = event_counts.session_id
 where sessions.session_id is null
     or event_counts.session_id is null

@@ -1,8 +1,11 @@
 {#- The machine-learning feature matrix, computed the same way at three clocks, one
     prediction window apart: `train` and `holdout` rows carry labels from the window after
     their clock, `score` rows (the as-of clock) are what the models score. Features only
-    count events that happened at or before the row's clock. -#}
+    count events that happened at or before the row's clock. While no model is due for
+    retraining (microseg__ml_retrain_after_days), the train and holdout rows the models were
+    fitted on are kept from the previous build and only the score rows are computed. -#}
 {{ config(materialized='table') }}
+{%- set keep_training_rows = microseg.ml_training_rows_reusable() %}
 
 {%- set as_of = microseg.as_of_timestamp() -%}
 {%- set window_days = var('microseg__prediction_window_days') -%}
@@ -22,6 +25,7 @@ person_events as (
 ),
 
 clocks as (
+    {% if not keep_training_rows -%}
     select
         'train' as snapshot,
         {{ dbt.dateadd('day', -2 * window_days, as_of) }} as feature_clock
@@ -30,6 +34,7 @@ clocks as (
         'holdout' as snapshot,
         {{ dbt.dateadd('day', -window_days, as_of) }} as feature_clock
     union all
+    {% endif -%}
     select
         'score' as snapshot,
         {{ as_of }} as feature_clock
@@ -140,3 +145,8 @@ final as (
 )
 
 select * from final
+{%- if keep_training_rows %}
+union all
+select * from {{ this }}
+where snapshot != 'score'
+{%- endif %}

@@ -48,7 +48,13 @@ from microseg.ml.registry import (
     train_models,
 )
 from microseg.ml.scoring import SCORE_COLUMNS, score_persons
-from microseg.ml.settings import CLUSTER_LABELS, LabelThresholds, Settings, to_pandas
+from microseg.ml.settings import (
+    CLUSTER_LABELS,
+    LabelThresholds,
+    Settings,
+    person_columns,
+    to_pandas,
+)
 
 __all__ = [
     "BASELINE_FEATURE",
@@ -82,6 +88,7 @@ __all__ = [
     "latest_models",
     "lookalike_skip_reason",
     "model_statuses",
+    "person_columns",
     "quality_rows",
     "rank_lookalikes",
     "score_persons",

@@ -85,8 +85,29 @@ class Settings:
         return cls.from_json(json.dumps(json.loads(settings_json) | catalogued))
 
 
-def to_pandas(relation: Any) -> pd.DataFrame:
-    """A dbt relation or query result as pandas, on DuckDB (.df) or Snowpark (.to_pandas)."""
+# The columns of int_person_features the models read besides settings.cluster_features.
+PERSON_COLUMNS = (
+    "person_key", "features_as_of", "interactions", "events_7d", "events_30d", "events_90d",
+    "sessions_30d", "sessions_90d", "content_interactions_90d", "purchases", "purchases_90d",
+    "days_since_last_purchase", "revenue_90d", "days_since_last_seen",
+)  # fmt: skip
+
+
+def person_columns(settings: Settings) -> list[str]:
+    """What the models read of int_person_features: converting its ~85 columns to pandas
+    took 3 s per model at 10M events, these ~20 a tenth of it."""
+    return list(dict.fromkeys([*PERSON_COLUMNS, *settings.cluster_features]))
+
+
+def to_pandas(relation: Any, columns: list[str] | None = None) -> pd.DataFrame:
+    """A dbt relation or query result as pandas, on DuckDB (.df) or Snowpark (.to_pandas),
+    only `columns` when given."""
+    if columns is not None:
+        relation = (
+            relation.select(*columns)
+            if hasattr(relation, "to_pandas")
+            else relation.project(", ".join(columns))
+        )
     frame = relation.to_pandas() if hasattr(relation, "to_pandas") else relation.df()
     frame.columns = [str(column).lower() for column in frame.columns]
     return frame

@@ -7,10 +7,11 @@ from microseg import ml
 
 def model(dbt: Any, session: Any) -> Any:
     dbt.config(materialized="table", packages=["numpy", "pandas", "scikit-learn", "scipy"])
+    settings = ml.Settings.for_run(
+        dbt.config.get("ml_settings"), dbt.ref("int_segment_catalogue_rendered")
+    )
     return ml.rank_lookalikes(
-        ml.to_pandas(dbt.ref("int_person_features")),
+        ml.to_pandas(dbt.ref("int_person_features"), ml.person_columns(settings)),
         ml.to_pandas(dbt.ref("int_lookalike_seeds_selected")),
-        ml.Settings.for_run(
-            dbt.config.get("ml_settings"), dbt.ref("int_segment_catalogue_rendered")
-        ),
+        settings,
     )

@@ -19,7 +19,7 @@ def model(dbt: Any, session: Any) -> Any:
     )
     return ml.train_models(
         ml.to_pandas(dbt.ref("int_person_features_at_cutoffs")),
-        ml.to_pandas(dbt.ref("int_person_features")),
+        ml.to_pandas(dbt.ref("int_person_features"), ml.person_columns(settings)),
         settings,
         previous,
     )

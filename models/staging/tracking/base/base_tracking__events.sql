@@ -41,7 +41,8 @@ source as (
     select
         {{ microseg.select_raw_columns('events') }},
         occurred_at_as_sent as raw_occurred_at_as_sent,
-        received_at_as_sent as raw_received_at_as_sent
+        received_at_as_sent as raw_received_at_as_sent,
+        {{ microseg.clean_string('event_id') }} as cleaned_event_id
     from {{ ref('base_tracking__contract_events') }}
     {{ in_window }}
 ),
@@ -60,10 +61,9 @@ bot_devices as (
 
 -- Most event ids arrive once; only the rows of those that arrive more than once need
 -- the ranking window below (sorting every raw row was the model's largest cost).
-{%- set raw_event_id = microseg.clean_string('raw_event_id') %}
 repeated_ids as (
     select
-        {{ raw_event_id }} as event_id,
+        cleaned_event_id as event_id,
         true as is_repeated
     from source
     group by 1
@@ -84,7 +84,7 @@ repeated_ids as (
     'raw_row_hash',
 ] %}
 {%- set event_window -%}
-    over (partition by {{ raw_event_id }} order by {{ order_keys | join(', ') }})
+    over (partition by cleaned_event_id order by {{ order_keys | join(', ') }})
 {%- endset %}
 ranked as (
     select
@@ -93,7 +93,7 @@ ranked as (
         1 as raw_row_occurrence
     from source
     left join repeated_ids
-        on {{ raw_event_id }} is not distinct from repeated_ids.event_id
+        on cleaned_event_id is not distinct from repeated_ids.event_id
     where repeated_ids.is_repeated is null
 
     union all
@@ -104,13 +104,13 @@ ranked as (
         row_number() {{ event_window }} - rank() {{ event_window }} + 1 as raw_row_occurrence
     from source
     inner join repeated_ids
-        on {{ raw_event_id }} is not distinct from repeated_ids.event_id
+        on cleaned_event_id is not distinct from repeated_ids.event_id
 ),
 
 typed as (
     select
         ranked.*,
-        {{ microseg.clean_string('raw_event_id') }} as event_id,
+        ranked.cleaned_event_id as event_id,
         {{ microseg.clean_string('raw_anonymous_id') }} as anonymous_id,
         {{ microseg.clean_string('raw_user_id') }} as user_id,
         {{ microseg.clean_string('raw_event_type') }} as event_name,
@@ -144,7 +144,7 @@ typed as (
         select distinct received.event_id
         from {{ this }} as received
         inner join (
-            select distinct {{ raw_event_id }} as event_id
+            select distinct cleaned_event_id as event_id
             from source
         ) as window_ids
             on received.event_id = window_ids.event_id
