@@ -40,7 +40,7 @@ lint: $(STAMP)
 	@echo ">> mypy"
 	@$(BIN)/mypy
 
-# Full build, 1% incremental run and plain-DuckDB baseline; results in build/bench
+# Full build, +1% incremental run, +0.1% micro-batch and plain-DuckDB baseline; results in build/bench
 # (make bench EVENTS=10000000 for 10M).
 bench: $(STAMP)
 	@$(BIN)/microseg bench --events $(EVENTS) --seed $(SEED)

@@ -283,3 +283,39 @@ def test_membership_history_records_entries_and_exits_across_batches(batches: di
 def test_running_the_same_batch_twice_changes_nothing(batches: dict) -> None:
     before, after = batches["rerun_snapshots"]
     assert before == after
+
+
+def _compiled_tests(db_path: Path) -> dict[str, str]:
+    results = json.loads((db_path.parent / "target" / "run_results.json").read_text())["results"]
+    return {
+        result["unique_id"].split(".")[2]: result.get("compiled_code") or ""
+        for result in results
+        if result["unique_id"].startswith("test.")
+    }
+
+
+def test_event_level_tests_check_what_the_run_touched(batches: dict) -> None:
+    # The last incremental build (batch 4) against the full refresh of the same data.
+    incremental = _compiled_tests(batches["incremental_db"])
+    full = _compiled_tests(batches["full_db"])
+    assert set(incremental) == set(full), "an incremental run runs every test"
+    scoped = [
+        "unique_int_sessionized_events_event_id",
+        "unique_stg_tracking__events_event_id",
+        "unique_int_events_attributed_to_persons_event_id",
+        "assert_every_event_is_sessionized",
+    ]
+    for name in scoped:
+        assert "stg_tracking__event_receipts" in incremental[name], name
+        assert "stg_tracking__event_receipts" not in full[name], name
+    # Tests of other models are not narrowed.
+    assert "stg_tracking__event_receipts" not in incremental["unique_dim_persons_person_key"]
+    with duckdb.connect(str(batches["incremental_db"]), read_only=True) as con:
+        windows = con.execute(
+            "select builds.is_full_refresh, windows.changed_from "
+            "from main_ledger.builds inner join main_ledger.build_windows as windows "
+            "using (invocation_id) order by builds.started_at"
+        ).fetchall()
+    # The first build had nothing before it; every later one recorded where it re-read.
+    assert windows[0][1] is None
+    assert all(changed_from is not None for _, changed_from in windows[1:])

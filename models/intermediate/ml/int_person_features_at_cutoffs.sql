@@ -9,6 +9,8 @@
 
 {%- set as_of = microseg.as_of_timestamp() -%}
 {%- set window_days = var('microseg__prediction_window_days') -%}
+{%- set clock_days = {'train': -2 * window_days, 'holdout': -window_days, 'score': 0} -%}
+{%- set snapshots = ['score'] if keep_training_rows else ['train', 'holdout', 'score'] -%}
 {%- set counted_events = {
     'product_views': "'product_view'",
     'cart_adds': "'add_to_cart'",
@@ -25,19 +27,12 @@ person_events as (
 ),
 
 clocks as (
-    {% if not keep_training_rows -%}
-    select
-        'train' as snapshot,
-        {{ dbt.dateadd('day', -2 * window_days, as_of) }} as feature_clock
-    union all
-    select
-        'holdout' as snapshot,
-        {{ dbt.dateadd('day', -window_days, as_of) }} as feature_clock
-    union all
-    {% endif -%}
-    select
-        'score' as snapshot,
-        {{ as_of }} as feature_clock
+    {% for snapshot in snapshots -%}
+        select
+            '{{ snapshot }}' as snapshot,
+            {{ dbt.dateadd('day', clock_days[snapshot], as_of) }} as feature_clock
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 dated_events as (

@@ -1,4 +1,4 @@
-"""`microseg bench`: measure a full build, a 1% incremental run and a plain-DuckDB baseline.
+"""`microseg bench`: a full build, a +1% incremental run, a +0.1% micro-batch, a baseline.
 
 run.py times each step in its own process, baseline.py runs baseline.sql (the same
 pipeline in plain DuckDB SQL) and report.py writes the results as Markdown.

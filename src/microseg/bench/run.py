@@ -340,6 +340,10 @@ def run_bench(events: int, seed: int, out_dir: Path) -> dict[str, Any]:
 
     def dbt(name: str, data_dir: Path, as_of: str, *args: str) -> None:
         child(name, "dbt", str(data_dir), str(db_path), as_of, *args)
+        # Each step's node timings, kept beside its log (the next step replaces target/).
+        results = run_dir / "target" / "run_results.json"
+        if results.exists():
+            shutil.copy(results, logs / f"{name}-run_results.json")
 
     print(f"microseg bench: {events:,} events, seed {seed}, results in {out_dir}")
     if not _same_data(full_dir / "manifest.json", events, seed):

@@ -93,7 +93,7 @@ ranked as (
         1 as raw_row_occurrence
     from source
     left join repeated_ids
-        on cleaned_event_id is not distinct from repeated_ids.event_id
+        on source.cleaned_event_id is not distinct from repeated_ids.event_id
     where repeated_ids.is_repeated is null
 
     union all
@@ -104,7 +104,7 @@ ranked as (
         row_number() {{ event_window }} - rank() {{ event_window }} + 1 as raw_row_occurrence
     from source
     inner join repeated_ids
-        on cleaned_event_id is not distinct from repeated_ids.event_id
+        on source.cleaned_event_id is not distinct from repeated_ids.event_id
 ),
 
 typed as (
