@@ -13,6 +13,7 @@ from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
 
 COMPARED = {
+    "base_tracking__bot_devices": "main_staging",
     "base_tracking__events": "main_staging",
     "stg_tracking__events": "main_staging",
     "int_sessionized_events": "main_intermediate",

@@ -383,3 +383,27 @@ def test_a_trained_model_has_its_metrics_and_a_trained_status_row() -> None:
     twins = quality[quality["model_name"] == "twins"]
     assert list(twins["status"]) == ["trained"] and twins["reason"].isna().all()
     assert quality["quality_metric_id"].is_unique
+
+
+@pytest.mark.parametrize(
+    ("retrain_after_days", "ages_days", "expected"),
+    [
+        (7, {"segmentation": 2, "purchase_propensity": 2, "churn_risk": 6}, True),
+        (7, {"segmentation": 2, "purchase_propensity": 8, "churn_risk": 2}, False),
+        (7, {"segmentation": 2, "purchase_propensity": 2}, False),  # churn never trained
+        (0, {"segmentation": 0, "purchase_propensity": 0, "churn_risk": 0}, False),
+    ],
+)
+def test_training_reads_nothing_only_when_every_model_is_fresh(
+    retrain_after_days: int, ages_days: dict[str, int], expected: bool
+) -> None:
+    clock = pd.Timestamp("2026-03-01 12:00")
+    previous = pd.DataFrame(
+        {
+            "model_name": list(ages_days),
+            "trained_at": [clock - pd.Timedelta(days=age) for age in ages_days.values()],
+        }
+    )
+    settings = ml_settings(retrain_after_days=retrain_after_days)
+    assert ml.nothing_due(previous, pd.Series([clock]), settings) is expected
+    assert ml.nothing_due(None, pd.Series([clock]), settings) is False

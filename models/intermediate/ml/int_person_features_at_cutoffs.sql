@@ -3,8 +3,10 @@
     their clock, `score` rows (the as-of clock) are what the models score. Features only
     count events that happened at or before the row's clock. While no model is due for
     retraining (microseg__ml_retrain_after_days), the train and holdout rows the models were
-    fitted on are kept from the previous build and only the score rows are computed. -#}
-{{ config(materialized='table') }}
+    fitted on are kept from the previous build (erased persons purged by the post-hook) and
+    only the score rows are computed. -#}
+-- depends_on: {{ ref('stg_privacy__erasures') }}
+{{ config(materialized='table', post_hook="{{ microseg.purge_erased() }}") }}
 {%- set keep_training_rows = microseg.ml_training_rows_reusable() %}
 
 {%- set as_of = microseg.as_of_timestamp() -%}

@@ -44,6 +44,7 @@ from microseg.ml.registry import (
     MODEL_COLUMNS,
     latest_models,
     model_statuses,
+    nothing_due,
     quality_rows,
     train_models,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "latest_models",
     "lookalike_skip_reason",
     "model_statuses",
+    "nothing_due",
     "person_columns",
     "quality_rows",
     "rank_lookalikes",

@@ -41,6 +41,18 @@ def _is_fresh(previous: pd.DataFrame | None, name: str, trained_at: datetime, da
     return pd.Timestamp(earlier["trained_at"].max()) > pd.Timestamp(trained_at) - timedelta(days)
 
 
+def nothing_due(
+    previous: pd.DataFrame | None, features_as_of: pd.Series, settings: Settings
+) -> bool:
+    """Whether every model has a version younger than settings.retrain_after_days at this
+    clock, so that training need not even read its inputs."""
+    if previous is None or features_as_of.empty:
+        return False
+    trained_at = pd.Timestamp(features_as_of.max()).to_pydatetime()
+    names = ["segmentation", *TARGETS]
+    return all(_is_fresh(previous, name, trained_at, settings.retrain_after_days) for name in names)
+
+
 def train_models(
     snapshots: pd.DataFrame,
     features: pd.DataFrame,
