@@ -1,9 +1,10 @@
 {#- dbt's `where` test config, plus the scope of `microseg__tests_scoped_to_changes`: every
     test of a model listed there checks only the rows an incremental run can have
-    rewritten. Two placeholders: `__touched_rows__` (rows whose event, device or user has a
-    raw row received in this invocation's late window) and `__touched_attribution_keys__`
-    (rows of those devices and users by attribution key). On a first or full build, or
-    outside a build that recorded its window, a placeholder is `true`: all rows. -#}
+    rewritten. Three placeholders: `__touched_rows__` (rows whose event, device or user has
+    a raw row received in this invocation's late window), `__touched_devices__` (rows of
+    those devices) and `__touched_attribution_keys__` (rows of those devices and users by
+    attribution key). On a first or full build, or outside a build that recorded its
+    window, a placeholder is `true`: all rows. -#}
 {% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
     {%- set scope = var('microseg__tests_scoped_to_changes', {}).get(relation.identifier) -%}
