@@ -262,6 +262,24 @@ def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def _plain_dbt_build(
+    project: Path, variables: dict, tmp_path: Path, db_path: Path, data_dir: Path
+) -> tuple[int, str]:
+    """`dbt build` as a user types it (no microseg CLI): its exit code and output."""
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"), "build",
+            "--project-dir", str(project), "--profiles-dir", str(project),
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+            "--vars", json.dumps(variables),
+        ],
+        env={**os.environ, "MICROSEG_DUCKDB_PATH": str(db_path),
+             "MICROSEG_DATA_DIR": str(data_dir), "MICROSEG_HASH_SALT": SALT},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    return completed.returncode, " ".join((completed.stdout + completed.stderr).split())
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
@@ -281,19 +299,8 @@ def test_plain_dbt_build_stops_before_any_model(
         "microseg__as_of": "now",
         "microseg__segment_catalogue": _hostile_segments(**changes),
     }
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"), "build",
-            "--project-dir", str(ROOT), "--profiles-dir", str(ROOT),
-            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-            "--vars", json.dumps(variables),
-        ],
-        env={**os.environ, "MICROSEG_DUCKDB_PATH": str(db_path),
-             "MICROSEG_DATA_DIR": str(small_data), "MICROSEG_HASH_SALT": SALT},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    output = " ".join((completed.stdout + completed.stderr).split())
-    assert completed.returncode != 0
+    returncode, output = _plain_dbt_build(ROOT, variables, tmp_path, db_path, small_data)
+    assert returncode != 0
     assert expected in output, output[-2000:]
     assert not (tmp_path / "target" / "run_results.json").exists()
     if db_path.exists():
@@ -344,19 +351,10 @@ def test_a_hostile_entry_in_the_catalogue_file_stops_both_layers(
     with pytest.raises(CatalogueError, match="segment 'evil_segment': ';' is not allowed"):
         check_project(fake, {})
     db_path = tmp_path / "microseg.duckdb"
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"), "build",
-            "--project-dir", str(fake), "--profiles-dir", str(fake),
-            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-            "--vars", json.dumps({"microseg__as_of": "now"}),
-        ],
-        env={**os.environ, "MICROSEG_DUCKDB_PATH": str(db_path),
-             "MICROSEG_DATA_DIR": str(small_data), "MICROSEG_HASH_SALT": SALT},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    output = " ".join((completed.stdout + completed.stderr).split())
-    assert completed.returncode != 0
+    returncode, output = _plain_dbt_build(
+        fake, {"microseg__as_of": "now"}, tmp_path, db_path, small_data
+    )
+    assert returncode != 0
     assert "segment 'evil_segment': ';' is not allowed in a rule" in output, output[-2000:]
     assert not (tmp_path / "target" / "run_results.json").exists()
 
