@@ -38,6 +38,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_parse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One dbt parse cache for the run's workers (microseg.project.parse_cache)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    os.environ["MICROSEG_PARSE_CACHE"] = str(shared / "parse-cache")
+    return shared / "parse-cache"
+
+
 @contextlib.contextmanager
 def connect_built(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """Read-only connection to a built database, every layer's schema on the search path."""

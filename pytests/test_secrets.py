@@ -130,7 +130,9 @@ def test_the_salt_is_in_no_file_the_build_writes(salted_build: SaltedBuild) -> N
     assert (salted_build.root / "gx").is_dir()
 
     leaks = _files_holding(salted_build.root, needles) + _files_holding(logs, needles)
-    for other_target in [project_dir() / "target", project_dir() / "build" / "target"]:
+    parse_cache = Path(os.environ["MICROSEG_PARSE_CACHE"])  # every test's parsed project
+    assert any(parse_cache.glob("*.msgpack"))
+    for other_target in [project_dir() / "target", project_dir() / "build" / "target", parse_cache]:
         if other_target.is_dir():
             leaks += _files_holding(other_target, needles)
     with duckdb.connect(str(salted_build.db_path)) as con:

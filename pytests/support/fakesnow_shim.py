@@ -40,7 +40,13 @@ import duckdb
 from sqlglot import exp
 
 from microseg.dbt_salt_plugin import SALT_ENV, VARIABLE, set_salt_variable
-from microseg.project import DbtResult, ensure_hash_salt, project_dir, read_run_results
+from microseg.project import (
+    DbtResult,
+    ensure_hash_salt,
+    parse_cache,
+    project_dir,
+    read_run_results,
+)
 
 TARGET = "fakesnow"
 DATABASE = "microseg"  # the fakesnow target's database in profiles.yml
@@ -240,16 +246,17 @@ def _invoke(args: list[str], target: str, target_path: Path, variables: dict) ->
     if not isinstance(snowflake.connector.connect, mock.Mock):
         raise RuntimeError("not inside emulated_snowflake(): dbt would connect to Snowflake")
     root = project_dir()
-    return dbtRunner().invoke(
-        [
-            *args,
-            "--target", target,
-            "--project-dir", str(root),
-            "--profiles-dir", str(root),
-            "--target-path", str(target_path),
-            "--vars", json.dumps(variables),
-        ]
-    )  # fmt: skip
+    with parse_cache(target_path, variables, target):
+        return dbtRunner().invoke(
+            [
+                *args,
+                "--target", target,
+                "--project-dir", str(root),
+                "--profiles-dir", str(root),
+                "--target-path", str(target_path),
+                "--vars", json.dumps(variables),
+            ]
+        )  # fmt: skip
 
 
 # fakesnow runs SQL only, so the emulated builds (and the DuckDB builds compared with them)
