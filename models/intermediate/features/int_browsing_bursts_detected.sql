@@ -1,4 +1,14 @@
-{%- set as_of = microseg.as_of_timestamp() -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_from',
+        replace_partition_by='person_key',
+        replace_row_marker='events_fingerprint',
+        on_schema_change='fail',
+        post_hook="{{ microseg.purge_erased() }}",
+    )
+}}
+
 {%- set burst_views = var('microseg__burst_product_views') -%}
 {%- set binge_views = var('microseg__category_binge_views') -%}
 
@@ -6,6 +16,29 @@ with
 
 person_events as (
     select * from {{ ref('int_events_attributed_to_persons') }}
+),
+
+views as (
+    select
+        person_key,
+        event_id,
+        event_type,
+        occurred_at,
+        category,
+        page_type
+    from person_events
+    where event_type = 'product_view' or (event_type = 'page_view' and page_type = 'product')
+),
+
+{{ microseg.changed_persons_ctes('views', [
+    'event_id', 'event_type', 'occurred_at', 'category', 'page_type',
+]) }}
+
+changed_views as (
+    select views.*
+    from views
+    inner join changed_persons
+        on views.person_key = changed_persons.person_key
 ),
 
 -- A burst ends at a product view whose (N-1)th predecessor is at most the window before.
@@ -16,7 +49,7 @@ product_views as (
         lag(occurred_at, {{ burst_views - 1 }}) over (
             partition by person_key order by occurred_at, event_id
         ) as window_opened_at
-    from person_events
+    from changed_views
     where event_type = 'product_view'
 ),
 
@@ -27,8 +60,8 @@ category_views as (
         lag(occurred_at, {{ binge_views - 1 }}) over (
             partition by person_key, category order by occurred_at, event_id
         ) as window_opened_at
-    from person_events
-    where event_type in ('page_view', 'product_view') and page_type = 'product'
+    from changed_views
+    where page_type = 'product'
 ),
 
 bursts as (
@@ -53,17 +86,27 @@ bursts as (
     group by 1
 ),
 
+-- Every changed person with a view gets a row (null when they had no burst), so that
+-- the next run sees their fingerprint.
 final as (
     select
-        person_key,
-        max(last_product_burst_at) as last_product_burst_at,
-        {{ dbt.datediff('max(last_product_burst_at)', as_of, 'day') }}
-            as days_since_last_product_burst,
-        max(last_category_binge_at) as last_category_binge_at,
-        {{ dbt.datediff('max(last_category_binge_at)', as_of, 'day') }}
-            as days_since_last_category_binge
-    from bursts
+        changed_persons.person_key,
+        max(bursts.last_product_burst_at) as last_product_burst_at,
+        max(bursts.last_category_binge_at) as last_category_binge_at,
+        max(fingerprints.events_fingerprint) as events_fingerprint
+    from changed_persons
+    inner join fingerprints
+        on changed_persons.person_key = fingerprints.person_key
+    left join bursts
+        on changed_persons.person_key = bursts.person_key
     group by 1
+
+    {% if is_incremental() %}
+        union all
+
+        -- Tombstones: every changed person's row is replaced (a gone person's deleted).
+        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
+    {% endif %}
 )
 
 select * from final

@@ -1,4 +1,14 @@
-{%- set as_of = microseg.as_of_timestamp() -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_from',
+        replace_partition_by='person_key',
+        replace_row_marker='events_fingerprint',
+        on_schema_change='fail',
+        post_hook="{{ microseg.purge_erased() }}",
+    )
+}}
+
 {%- set abandon_hours = var('microseg__cart_abandon_hours') -%}
 
 with
@@ -12,7 +22,7 @@ events as (
 ),
 
 -- Price and quantity are not carried through sessionization; read them back for carts.
-additions as (
+all_additions as (
     select
         person_events.person_key,
         person_events.session_id,
@@ -27,12 +37,55 @@ additions as (
     where person_events.event_type = 'add_to_cart' and events.event_type = 'add_to_cart'
 ),
 
+-- What a person's carts depend on: their additions and, once they have one, purchases.
+cart_inputs as (
+    select
+        person_key,
+        event_id,
+        session_id,
+        occurred_at,
+        product_id,
+        category,
+        line_value,
+        false as is_purchase
+    from all_additions
+
+    union all
+
+    select
+        person_key,
+        event_id,
+        session_id,
+        occurred_at,
+        null as product_id,
+        null as category,
+        null as line_value,
+        true as is_purchase
+    from person_events
+    where
+        event_type = 'purchase'
+        and person_key in (select all_additions.person_key from all_additions)
+),
+
+{{ microseg.changed_persons_ctes('cart_inputs', [
+    'event_id', 'session_id', 'occurred_at', 'product_id', 'category', 'line_value', 'is_purchase',
+]) }}
+
+additions as (
+    select all_additions.*
+    from all_additions
+    inner join changed_persons
+        on all_additions.person_key = changed_persons.person_key
+),
+
 purchases as (
     select
         person_key,
         occurred_at
-    from person_events
-    where event_type = 'purchase'
+    from cart_inputs
+    where
+        is_purchase
+        and person_key in (select changed_persons.person_key from changed_persons)
 ),
 
 -- One cart per session with an add to cart.
@@ -81,8 +134,7 @@ evaluated as (
             {{ dbt.datediff('carts.last_added_at', 'followed.next_purchase_at', 'second') }}
             <= {{ abandon_hours * 3600 }},
             false
-        ) as is_converted,
-        {{ dbt.datediff('carts.last_added_at', as_of, 'second') }} < {{ abandon_hours * 3600 }} as is_open -- noqa: LT05
+        ) as is_converted
     from carts
     left join top_categories
         on carts.session_id = top_categories.session_id and top_categories.category_rank = 1
@@ -92,19 +144,28 @@ evaluated as (
 
 final as (
     select
-        session_id as cart_id,
-        person_key,
-        started_at,
-        last_added_at,
-        cart_value,
-        additions,
-        product_ids,
-        top_category,
-        next_purchase_at,
-        is_converted,
-        not is_converted as is_abandoned,
-        is_open
+        evaluated.session_id as cart_id,
+        evaluated.person_key,
+        evaluated.started_at,
+        evaluated.last_added_at,
+        evaluated.cart_value,
+        evaluated.additions,
+        evaluated.product_ids,
+        evaluated.top_category,
+        evaluated.next_purchase_at,
+        evaluated.is_converted,
+        not evaluated.is_converted as is_abandoned,
+        fingerprints.events_fingerprint
     from evaluated
+    inner join fingerprints
+        on evaluated.person_key = fingerprints.person_key
+
+    {% if is_incremental() %}
+        union all
+
+        -- Tombstones: every changed person's carts are replaced (a gone person's deleted).
+        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
+    {% endif %}
 )
 
 select * from final

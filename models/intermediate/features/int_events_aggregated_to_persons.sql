@@ -1,4 +1,14 @@
-{%- set as_of = microseg.as_of_timestamp() -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_from',
+        replace_partition_by='person_key',
+        replace_row_marker='events_fingerprint',
+        on_schema_change='fail',
+        post_hook="{{ microseg.purge_erased() }}",
+    )
+}}
+
 {%- set counted = {
     'product_views': "event_type = 'product_view'",
     'content_reads': "event_type = 'content_read'",
@@ -6,7 +16,6 @@
     'review_views': "category = 'reviews'",
     'faq_views': "category = 'faq'",
     'searches': "event_type = 'search'",
-    'content_interactions_90d': "event_type in ('content_read', 'video_played') and days_ago <= 90",
 } -%}
 
 with
@@ -15,17 +24,25 @@ person_events as (
     select * from {{ ref('int_events_attributed_to_persons') }}
 ),
 
+{{ microseg.changed_persons_ctes('person_events', [
+    'event_id', 'event_type', 'occurred_at', 'page_url', 'category', 'page_type', 'campaign_id',
+]) }}
+
+changed_events as (
+    select person_events.*
+    from person_events
+    inner join changed_persons
+        on person_events.person_key = changed_persons.person_key
+),
+
 -- An e-mail sent is not something the person did.
 interactions as (
-    select
-        *,
-        {{ dbt.datediff('occurred_at', as_of, 'day') }} as days_ago -- noqa: LT05
-    from person_events
+    select * from changed_events
     where event_type != 'email_sent'
 ),
 
 email_events as (
-    select * from person_events
+    select * from changed_events
     where event_type in ('email_sent', 'email_opened', 'email_clicked')
 ),
 
@@ -60,7 +77,7 @@ email_response as (
 
 final as (
     select
-        coalesce(activity.person_key, email_response.person_key) as person_key,
+        changed_persons.person_key,
         coalesce(activity.interactions, 0) as interactions,
         activity.first_interaction_at,
         activity.last_interaction_at,
@@ -69,10 +86,22 @@ final as (
         {% endfor -%}
         coalesce(email_response.campaigns_received, 0) as campaigns_received,
         coalesce(email_response.campaigns_opened, 0) as campaigns_opened,
-        coalesce(email_response.campaigns_clicked, 0) as campaigns_clicked
-    from activity
-    full outer join email_response
-        on activity.person_key = email_response.person_key
+        coalesce(email_response.campaigns_clicked, 0) as campaigns_clicked,
+        fingerprints.events_fingerprint
+    from changed_persons
+    inner join fingerprints
+        on changed_persons.person_key = fingerprints.person_key
+    left join activity
+        on changed_persons.person_key = activity.person_key
+    left join email_response
+        on changed_persons.person_key = email_response.person_key
+
+    {% if is_incremental() %}
+        union all
+
+        -- Tombstones: every changed person's rows are replaced (a gone person's deleted).
+        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
+    {% endif %}
 )
 
 select * from final

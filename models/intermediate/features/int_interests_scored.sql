@@ -1,4 +1,14 @@
-{%- set as_of = microseg.as_of_timestamp() -%}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_from',
+        replace_partition_by='person_key',
+        replace_row_marker='events_fingerprint',
+        on_schema_change='fail',
+        post_hook="{{ microseg.purge_erased() }}",
+    )
+}}
+
 {%- set weights = var('microseg__interest_event_weights') -%}
 
 with
@@ -7,12 +17,41 @@ person_events as (
     select * from {{ ref('int_events_attributed_to_persons') }}
 ),
 
--- Each interaction counts its event type's weight, halved every half-life of age.
+interest_events as (
+    select
+        person_key,
+        event_id,
+        event_type,
+        occurred_at,
+        interest
+    from person_events
+    where
+        interest is not null and interest != 'general'
+        and event_type in ('{{ weights.keys() | join("', '") }}')
+),
+
+{{ microseg.changed_persons_ctes('interest_events', [
+    'event_id', 'event_type', 'occurred_at', 'interest',
+]) }}
+
+anchored as (
+    select
+        interest_events.*,
+        max(interest_events.occurred_at) over (partition by interest_events.person_key)
+            as person_last_interaction_at
+    from interest_events
+    inner join changed_persons
+        on interest_events.person_key = changed_persons.person_key
+),
+
+-- Each interaction counts its event type's weight, halved every half-life of its age at
+-- the person's last interaction: moving the clock scales all of a person's scores alike.
 weighted as (
     select
         person_key,
         interest,
         occurred_at,
+        person_last_interaction_at,
         case event_type
             {% for event_type, weight in weights.items() -%}
                 when '{{ event_type }}' then {{ weight }}
@@ -20,11 +59,10 @@ weighted as (
         end
         * power(
             0.5,
-            {{ dbt.datediff('occurred_at', as_of, 'second') }}
+            {{ dbt.datediff('occurred_at', 'person_last_interaction_at', 'second') }}
             / ({{ var('microseg__interest_half_life_days') }} * 86400.0)
         ) as weight
-    from person_events
-    where interest is not null and interest != 'general'
+    from anchored
 ),
 
 scored as (
@@ -33,27 +71,40 @@ scored as (
         interest,
         sum(weight) as affinity_score,
         count(*) as interactions,
-        max(occurred_at) as last_interaction_at
+        max(occurred_at) as last_interaction_at,
+        max(person_last_interaction_at) as person_last_interaction_at
     from weighted
-    where weight is not null
     group by 1, 2
 ),
 
 final as (
     select
-        {{ dbt.concat(['person_key', "'|'", 'interest']) }} as person_interest_id,
-        person_key,
-        interest,
+        {{ dbt.concat(['scored.person_key', "'|'", 'scored.interest']) }} as person_interest_id,
+        scored.person_key,
+        scored.interest,
         -- Rounded so that summation order (parallel scans) cannot change the last bit.
-        round(affinity_score, 6) as affinity_score,
-        round(affinity_score / sum(affinity_score) over (partition by person_key), 6)
-            as affinity_share,
+        round(scored.affinity_score, 6) as affinity_score,
+        round(
+            scored.affinity_score / sum(scored.affinity_score) over (partition by scored.person_key),
+            6
+        ) as affinity_share,
         row_number() over (
-            partition by person_key order by affinity_score desc, interest asc
+            partition by scored.person_key order by scored.affinity_score desc, scored.interest asc
         ) as interest_rank,
-        interactions,
-        last_interaction_at
+        scored.interactions,
+        scored.last_interaction_at,
+        scored.person_last_interaction_at,
+        fingerprints.events_fingerprint
     from scored
+    inner join fingerprints
+        on scored.person_key = fingerprints.person_key
+
+    {% if is_incremental() %}
+        union all
+
+        -- Tombstones: every changed person's interests are replaced (a gone person's deleted).
+        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
+    {% endif %}
 )
 
 select * from final

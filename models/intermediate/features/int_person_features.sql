@@ -4,7 +4,7 @@
 {%- set lapsed_days = var('microseg__lifecycle_lapsed_days') -%}
 {%- set activity_counts = [
     'distinct_pages', 'distinct_categories', 'content_reads', 'video_plays', 'review_views',
-    'faq_views', 'product_views', 'searches', 'content_interactions_90d', 'campaigns_received',
+    'faq_views', 'product_views', 'searches', 'campaigns_received',
     'campaigns_opened', 'campaigns_clicked',
 ] -%}
 
@@ -46,6 +46,10 @@ interests as (
     select * from {{ ref('int_interests_scored') }}
 ),
 
+person_events as (
+    select * from {{ ref('int_events_attributed_to_persons') }}
+),
+
 crm as (
     select
         {{ microseg.person_key('user_id', 'null') }} as person_key,
@@ -70,6 +74,18 @@ persons as (
     select person_key from activity
     union
     select person_key from session_stats
+),
+
+-- The one activity count relative to the clock (the rest are clock-free, kept per person).
+recent_content as (
+    select
+        person_key,
+        count(*) as content_interactions_90d
+    from person_events
+    where
+        event_type in ('content_read', 'video_played')
+        and {{ dbt.datediff('occurred_at', as_of, 'day') }} <= 90
+    group by 1
 ),
 
 cart_stats as (
@@ -146,6 +162,7 @@ joined as (
         {% for column in activity_counts -%}
             coalesce(activity.{{ column }}, 0) as {{ column }},
         {% endfor -%}
+        coalesce(recent_content.content_interactions_90d, 0) as content_interactions_90d,
         coalesce(purchases.purchases, 0) as purchases,
         coalesce(purchases.purchases_30d, 0) as purchases_30d,
         coalesce(purchases.purchases_90d, 0) as purchases_90d,
@@ -171,9 +188,11 @@ joined as (
         last_abandoned_carts.last_abandoned_cart_product_ids,
         last_abandoned_carts.last_abandoned_cart_category,
         bursts.last_product_burst_at,
-        bursts.days_since_last_product_burst,
+        {{ dbt.datediff('bursts.last_product_burst_at', as_of, 'day') }}
+            as days_since_last_product_burst,
         bursts.last_category_binge_at,
-        bursts.days_since_last_category_binge,
+        {{ dbt.datediff('bursts.last_category_binge_at', as_of, 'day') }}
+            as days_since_last_category_binge,
         top_interests.top_interest,
         top_interests.top_interest_share,
         top_interests.second_interest
@@ -181,6 +200,7 @@ joined as (
     left join crm on persons.person_key = crm.person_key
     left join current_consents on persons.person_key = current_consents.person_key
     left join activity on persons.person_key = activity.person_key
+    left join recent_content on persons.person_key = recent_content.person_key
     left join session_stats on persons.person_key = session_stats.person_key
     left join purchases on persons.person_key = purchases.person_key
     left join rfm on persons.person_key = rfm.person_key
