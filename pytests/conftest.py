@@ -18,6 +18,9 @@ from microseg.generate import GeneratorConfig, generate
 from microseg.project import DbtResult, project_dir, project_vars, run_dbt
 
 SHARED_DATA = project_dir().parent / "shared" / "data"
+# Unit tests do not depend on the data: the shared demo build (and the first build of a few
+# modules) runs them; other modules build the data without them.
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
 # Modules with the longest set-ups run first: pytest-xdist (--dist loadfile) hands out
 # modules in collection order, so no worker is left with a long one at the end.
 SLOW_FIRST = (

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import write_raw_tables
+from conftest import BUILD, write_raw_tables
 from microseg.generate import GeneratorConfig, generate
 from microseg.ledger import LEDGER_SCHEMA
 from microseg.project import run_dbt
@@ -36,7 +36,7 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     def build(data_dir: Path, db_path: Path, clock: object, *, unit_tests: bool = False) -> None:
         # Unit tests do not depend on the data: only the module's first build runs them.
-        args = ["build"] if unit_tests else ["build", "--exclude-resource-type", "unit_test"]
+        args = ["build"] if unit_tests else BUILD
         result = run_dbt(args, data_dir=data_dir, db_path=db_path, as_of=str(clock))
         assert result.success, result.failures
 
@@ -119,6 +119,6 @@ def test_a_missing_optional_file_is_empty_not_the_earlier_one(
     """consents.parquet is optional: without it there are no consents, not the old ones."""
     db_path, data_dir = _folder_without(backfilled, tmp_path, "consents")
     assert _consents(db_path) > 0
-    result = run_dbt(["build"], data_dir=data_dir, db_path=db_path, as_of="2030-01-01")
+    result = run_dbt(BUILD, data_dir=data_dir, db_path=db_path, as_of="2030-01-01")
     assert result.success, result.failures
     assert _consents(db_path) == 0

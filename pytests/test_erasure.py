@@ -117,7 +117,10 @@ def erased(demo_build: Build, tmp_path_factory: pytest.TempPathFactory) -> dict:
         """
     )
     as_of = str(demo_build.manifest["last_event_at"])
-    args = ["build", "--data-dir", str(root / "data"), "--db", str(db_path), "--as-of", as_of]
+    args = [
+        "build", "--data-dir", str(root / "data"), "--db", str(db_path), "--as-of", as_of,
+        "--skip-unit-tests",
+    ]  # fmt: skip
     status = main(args)
     after = (_hits(db_path, needles), _file_hits(out, needles))
     return {

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import Build, connect_built
+from conftest import BUILD, Build, connect_built
 from microseg import ledger
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
@@ -34,7 +34,7 @@ def small_shop(tmp_path_factory: pytest.TempPathFactory) -> Build:
     manifest = generate(GeneratorConfig(events=25_000, seed=3), root / "data")
     db_path = root / "microseg.duckdb"
     result = run_dbt(
-        ["build"], data_dir=root / "data", db_path=db_path, as_of=str(manifest["last_event_at"])
+        BUILD, data_dir=root / "data", db_path=db_path, as_of=str(manifest["last_event_at"])
     )
     assert result.success, result.failures
     return Build(root / "data", db_path, manifest, result)

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import write_raw_tables
+from conftest import BUILD, write_raw_tables
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
 
@@ -21,6 +21,7 @@ COMPARED = {
     "fct_session_events": "main_marts",
     "dim_identity_map": "main_marts",
     "int_events_attributed_to_persons": "main_intermediate",
+    "int_person_event_fingerprints": "main_intermediate",
     "int_events_aggregated_to_persons": "main_intermediate",
     "int_carts_evaluated": "main_intermediate",
     "int_browsing_bursts_detected": "main_intermediate",
@@ -142,7 +143,7 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
     def build(data_dir: Path, db_path: Path, clock: object, *, unit_tests: bool = False) -> None:
         # Unit tests do not depend on the data: only the module's first build runs them.
-        args = ["build"] if unit_tests else ["build", "--exclude-resource-type", "unit_test"]
+        args = ["build"] if unit_tests else BUILD
         # Retraining at every clock, as a full refresh does: with the default cadence the
         # incremental build would keep a model trained on an earlier batch.
         result = run_dbt(

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import connect_built
+from conftest import BUILD, connect_built
 from microseg.project import run_dbt
 from test_incremental import COMPARED
 
@@ -104,7 +104,7 @@ def _write(rows: list[dict], data_dir: Path) -> None:
 
 def _build(data_dir: Path, db_path: Path, *, unit_tests: bool = False) -> None:
     # Unit tests do not depend on the data: only the module's first build runs them.
-    args = ["build"] if unit_tests else ["build", "--exclude-resource-type", "unit_test"]
+    args = ["build"] if unit_tests else BUILD
     result = run_dbt(args, data_dir=data_dir, db_path=db_path, as_of=AS_OF)
     assert result.success, result.failures
 

@@ -14,12 +14,14 @@ import shutil
 import signal
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import Build
+from conftest import BUILD, Build
+from microseg import ledger
 from microseg.ledger import LEDGER_SCHEMA
 from microseg.project import project_dir, run_dbt
 from microseg.publish import LOG_TABLE, PUBLISHED_SCHEMA, NotPublished, publish
@@ -121,6 +123,24 @@ def test_a_partial_build_is_not_published(demo_build: Build, tmp_path: Path) -> 
         validate(build.db_path, build.db_path.parent)
 
 
+@pytest.mark.parametrize(
+    ("selection", "complete"),
+    [
+        (None, True),
+        (ledger.WITHOUT_UNIT_TESTS, True),
+        ("exclude_resource_types=test unit_test", False),
+        ("exclude_resource_types=test", False),
+        ("exclude_resource_types=snapshot unit_test", False),
+        ("select=stg_crm__customers", False),
+    ],
+)
+def test_only_unit_tests_may_be_left_out_of_a_publishable_build(
+    selection: str | None, complete: bool
+) -> None:
+    build = ledger.Build("id", "build", selection, "succeeded", None, datetime(2024, 1, 1))
+    assert build.is_complete is complete
+
+
 def test_a_killed_build_is_not_published(demo_build: Build, tmp_path: Path) -> None:
     build = _copy(demo_build, tmp_path)
     variables = json.dumps({"microseg__as_of": str(build.manifest["last_event_at"])})
@@ -206,7 +226,7 @@ def test_a_failed_build_is_neither_validated_nor_published(
         shutil.move(f"{path}.new", path)
     con.close()
     result = run_dbt(
-        ["build", "--full-refresh"], data_dir=build.data_dir, db_path=build.db_path,
+        [*BUILD, "--full-refresh"], data_dir=build.data_dir, db_path=build.db_path,
         as_of=str(build.manifest["last_event_at"]),
     )  # fmt: skip
     assert not result.success

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import Build
+from conftest import BUILD, Build
 from microseg import ledger
 from microseg.export import export
 from microseg.project import run_dbt
@@ -94,7 +94,7 @@ def test_null_id_flood_fails_the_gate_and_leaves_published_tables_alone(
     )
     shutil.move(flooded, events)
     result = run_dbt(
-        ["build"],
+        BUILD,
         data_dir=published.data_dir,
         db_path=published.db_path,
         as_of=str(published.manifest["last_event_at"]),

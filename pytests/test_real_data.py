@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import connect_built, project_var, shared_csv
+from conftest import BUILD, connect_built, project_var, shared_csv
 from microseg.project import run_dbt
 from microseg.rules import catalogue_entries, segments_of
 from support.datasets import CDNOW_VARS, RETAIL_VARS, cdnow_to_contract, online_retail_to_contract
@@ -26,7 +26,7 @@ def retail(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
     root = tmp_path_factory.mktemp("retail")
     counts = online_retail_to_contract(csv_path, root / "data")
     result = run_dbt(
-        ["build"],
+        BUILD,
         data_dir=root / "data",
         db_path=root / "retail.duckdb",
         as_of="2011-01-10 00:00:00",
@@ -117,7 +117,7 @@ def test_cdnow_rfm_scores_match_an_independent_computation(tmp_path: Path) -> No
     counts = cdnow_to_contract(csv_path, tmp_path / "data")
     as_of = "1998-06-30 23:59:59"
     result = run_dbt(
-        ["build"],
+        BUILD,
         data_dir=tmp_path / "data",
         db_path=tmp_path / "cdnow.duckdb",
         as_of=as_of,

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import connect_built
+from conftest import BUILD, connect_built
 from microseg import project
 from microseg.cli import main
 from microseg.generate import GeneratorConfig, generate
@@ -85,7 +85,7 @@ def salted_build(tmp_path_factory: pytest.TempPathFactory) -> SaltedBuild:
                 args, data_dir=root / "data", db_path=db_path, as_of=str(manifest["last_event_at"])
             )
 
-        built = dbt(["build"])
+        built = dbt(BUILD)
         assert built.success, built.failures
         main(["validate", "--db", str(db_path)])  # its verdict does not matter here
         ids = {"salt": _member_ids(db_path)}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import Build, connect_built, project_var
+from conftest import BUILD, Build, connect_built, project_var
 from microseg.export import export
 from microseg.project import run_dbt
 from microseg.rules import catalogue_entries
@@ -137,7 +137,7 @@ def test_withdrawn_consent_removes_the_person_from_email_audiences(
         """
     )
     shutil.move(tmp_path / "consents.parquet", consents)
-    result = run_dbt(["build"], data_dir=data_dir, db_path=db_path, as_of=str(as_of))
+    result = run_dbt(BUILD, data_dir=data_dir, db_path=db_path, as_of=str(as_of))
     assert result.success, result.failures
     with connect_built(db_path) as con:
         still_synced = con.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Build, connect_built, project_var, write_raw_tables
+from conftest import BUILD, Build, connect_built, project_var, write_raw_tables
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
 from microseg.rules import catalogue_entries, segments_of
@@ -31,9 +31,7 @@ def short_window_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         f"occurred_at > timestamp '{clock}' - interval {WINDOW_HOURS} hour "
         f"and received_at <= timestamp '{clock}'",
     )
-    result = run_dbt(
-        ["build"], data_dir=root / "data", db_path=root / "microseg.duckdb", as_of=clock
-    )
+    result = run_dbt(BUILD, data_dir=root / "data", db_path=root / "microseg.duckdb", as_of=clock)
     return Build(root / "data", root / "microseg.duckdb", manifest, result)
 
 

@@ -64,7 +64,8 @@ INCREMENTAL_CTES = {
     "int_sessionized_events": "restarts",
     "int_sessions": "affected_devices",
 }
-# Fingerprints: their values differ by warehouse by design, so only their counts are compared.
+# Fingerprints (raw_row_hash, *_fingerprint): their values differ by warehouse by design, so
+# only their counts are compared.
 HASHED_COLUMNS = {"raw_row_hash"}
 FIRST_BATCH_QUANTILE = 0.7
 DUMMY_SNOWFLAKE_ENV = {
@@ -108,8 +109,10 @@ def _aggregate_sql(relation: str, columns: list[tuple[str, str]]) -> tuple[list[
         elif kind.startswith("TIMESTAMP"):
             labels += [f"{name} min", f"{name} max"]
             expressions += [f"min({name})", f"max({name})"]
-        elif name not in HASHED_COLUMNS and kind.startswith(
-            ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT")
+        elif (
+            name not in HASHED_COLUMNS
+            and not name.endswith("_fingerprint")
+            and kind.startswith(("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "HUGEINT"))
         ):
             labels.append(f"{name} sum")
             expressions.append(f"sum({name})")

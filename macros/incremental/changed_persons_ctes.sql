@@ -1,20 +1,20 @@
 {#- The persons a person-level incremental model recomputes, as two CTEs (end with a
-    comma): `fingerprints` (person_key, events_fingerprint: an order-free hash of the
-    `hashed_columns` of each person's rows in `relevant_events`) and `changed_persons`:
-    on an incremental run, the persons whose fingerprint differs from the one stored
-    with the model's rows (new, changed or gone), else every person. The model stores
-    events_fingerprint on each row and is incremental with strategy `replace_from`,
-    `replace_partition_by='person_key'`, no `replace_order_by` and
+    comma): `fingerprints` (person_key, events_fingerprint: the `fingerprint` column of
+    int_person_event_fingerprints, an order-free hash of the events the model reads) and
+    `changed_persons`: on an incremental run, the persons whose fingerprint differs from
+    the one stored with the model's rows (new, changed or gone), else every person with
+    one. The model stores events_fingerprint on each row and is incremental with strategy
+    `replace_from`, `replace_partition_by='person_key'`, no `replace_order_by` and
     `replace_row_marker='events_fingerprint'`, its batch ending with
-    `tombstone_rows('changed_persons', 'person_key')`. A person with relevant events
-    must get at least one row, or they are recomputed on every run. -#}
-{% macro changed_persons_ctes(relevant_events, hashed_columns) %}
+    `tombstone_rows('changed_persons', 'person_key')`. A person with a fingerprint must
+    get at least one row, or they are recomputed on every run. -#}
+{% macro changed_persons_ctes(fingerprint) %}
 fingerprints as (
     select
         person_key,
-        sum({{ microseg.row_hash(hashed_columns) }}) as events_fingerprint
-    from {{ relevant_events }}
-    group by 1
+        {{ fingerprint }} as events_fingerprint
+    from {{ ref('int_person_event_fingerprints') }}
+    where {{ fingerprint }} is not null
 ),
 
 changed_persons as (

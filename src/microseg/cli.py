@@ -65,6 +65,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     data_dir, db_path = _data_dir(args), _db_path(args)
     dbt_args = ["build", *(["--full-refresh"] if args.full_refresh else [])]
+    if args.skip_unit_tests:
+        dbt_args += ["--exclude-resource-type", "unit_test"]
     if args.select:
         dbt_args += ["--select", args.select]
     event_source = {"microseg__event_source": args.event_source} if args.event_source else {}
@@ -231,6 +233,12 @@ def parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--full-refresh", action="store_true")
         command.add_argument("--select", help="dbt node selection")
+        command.add_argument(
+            "--skip-unit-tests",
+            action="store_true",
+            help="leave out dbt's unit tests (fixtures, not data: for scheduled runs once CI "
+            "has run them); the build can still be published",
+        )
 
     generate_cmd = commands.add_parser("generate", help="write demo data as Parquet")
     generator_options(generate_cmd)

@@ -18,27 +18,20 @@ person_events as (
     select * from {{ ref('int_events_attributed_to_persons') }}
 ),
 
-views as (
-    select
-        person_key,
-        event_id,
-        event_type,
-        occurred_at,
-        category,
-        page_type
-    from person_events
-    where event_type = 'product_view' or (event_type = 'page_view' and page_type = 'product')
-),
-
-{{ microseg.changed_persons_ctes('views', [
-    'event_id', 'event_type', 'occurred_at', 'category', 'page_type',
-]) }}
+{{ microseg.changed_persons_ctes('views_fingerprint') }}
 
 changed_views as (
-    select views.*
-    from views
+    select
+        person_events.person_key,
+        person_events.event_id,
+        person_events.event_type,
+        person_events.occurred_at,
+        person_events.category,
+        person_events.page_type
+    from person_events
     inner join changed_persons
-        on views.person_key = changed_persons.person_key
+        on person_events.person_key = changed_persons.person_key
+    where {{ microseg.feature_inputs('views', 'person_events') }}
 ),
 
 -- A burst ends at a product view whose (N-1)th predecessor is at most the window before.

@@ -21,71 +21,20 @@ events as (
     select * from {{ ref('stg_tracking__events') }}
 ),
 
--- Price and quantity are not carried through sessionization; read them back for carts.
-all_additions as (
-    select
-        person_events.person_key,
-        person_events.session_id,
-        person_events.event_id,
-        person_events.occurred_at,
-        person_events.product_id,
-        person_events.category,
-        coalesce(events.price, 0) * coalesce(events.quantity, 1) as line_value
-    from person_events
-    inner join events
-        on person_events.event_id = events.event_id
-    where person_events.event_type = 'add_to_cart' and events.event_type = 'add_to_cart'
-),
-
--- What a person's carts depend on: their additions and, once they have one, purchases.
-cart_inputs as (
-    select
-        person_key,
-        event_id,
-        session_id,
-        occurred_at,
-        product_id,
-        category,
-        line_value,
-        false as is_purchase
-    from all_additions
-
-    union all
-
-    select
-        person_key,
-        event_id,
-        session_id,
-        occurred_at,
-        null as product_id,
-        null as category,
-        null as line_value,
-        true as is_purchase
-    from person_events
-    where
-        event_type = 'purchase'
-        and person_key in (select all_additions.person_key from all_additions)
-),
-
-{{ microseg.changed_persons_ctes('cart_inputs', [
-    'event_id', 'session_id', 'occurred_at', 'product_id', 'category', 'line_value', 'is_purchase',
-]) }}
+{{ microseg.changed_persons_ctes('carts_fingerprint') }}
 
 additions as (
-    select all_additions.*
-    from all_additions
-    inner join changed_persons
-        on all_additions.person_key = changed_persons.person_key
+    {{ microseg.cart_additions('person_events', 'events', 'changed_persons') }}
 ),
 
 purchases as (
     select
-        person_key,
-        occurred_at
-    from cart_inputs
-    where
-        is_purchase
-        and person_key in (select changed_persons.person_key from changed_persons)
+        person_events.person_key,
+        person_events.occurred_at
+    from person_events
+    inner join changed_persons
+        on person_events.person_key = changed_persons.person_key
+    where person_events.event_type = 'purchase'
 ),
 
 -- One cart per session with an add to cart.

@@ -24,9 +24,7 @@ person_events as (
     select * from {{ ref('int_events_attributed_to_persons') }}
 ),
 
-{{ microseg.changed_persons_ctes('person_events', [
-    'event_id', 'event_type', 'occurred_at', 'page_url', 'category', 'page_type', 'campaign_id',
-]) }}
+{{ microseg.changed_persons_ctes('events_fingerprint') }}
 
 changed_events as (
     select person_events.*

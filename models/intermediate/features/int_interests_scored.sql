@@ -17,31 +17,25 @@ person_events as (
     select * from {{ ref('int_events_attributed_to_persons') }}
 ),
 
-interest_events as (
-    select
-        person_key,
-        event_id,
-        event_type,
-        occurred_at,
-        interest
-    from person_events
-    where
-        interest is not null and interest != 'general'
-        and event_type in ('{{ weights.keys() | join("', '") }}')
+fingerprinted as (
+    select * from {{ ref('int_person_event_fingerprints') }}
 ),
 
-{{ microseg.changed_persons_ctes('interest_events', [
-    'event_id', 'event_type', 'occurred_at', 'interest',
-]) }}
+{{ microseg.changed_persons_ctes('interests_fingerprint') }}
 
 anchored as (
     select
-        interest_events.*,
-        max(interest_events.occurred_at) over (partition by interest_events.person_key)
-            as person_last_interaction_at
-    from interest_events
+        person_events.person_key,
+        person_events.event_type,
+        person_events.occurred_at,
+        person_events.interest,
+        fingerprinted.last_interest_at as person_last_interaction_at
+    from person_events
     inner join changed_persons
-        on interest_events.person_key = changed_persons.person_key
+        on person_events.person_key = changed_persons.person_key
+    inner join fingerprinted
+        on person_events.person_key = fingerprinted.person_key
+    where {{ microseg.feature_inputs('interests', 'person_events') }}
 ),
 
 -- Each interaction counts its event type's weight, halved every half-life of its age at

@@ -42,7 +42,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"{batches['appended_received_24h_or_more_late']:,} received 24 h or more after they "
         f"happened, {batches['appended_resent_copies']:,} re-sent copies of loaded events, "
         f"{batches['appended_received_after_last_event_at']:,} with absurd future receipt times. "
-        f"Micro-batch: `dbt build` after the last {micro_rows:,} rows.",
+        f"Micro-batch: `dbt build` after the last {micro_rows:,} rows. Both later runs are "
+        "scheduled runs without dbt's unit tests (`--exclude-resource-type unit_test`; the full "
+        "build ran them).",
         "",
         "Stage seconds are sums of dbt's node execution times (run_results.json); with 2 dbt "
         "threads two nodes can share the cores, so sums can exceed the wall time. Events/s is "
