@@ -6,7 +6,7 @@
     one. The model stores events_fingerprint on each row and is incremental with strategy
     `replace_from`, `replace_partition_by='person_key'`, no `replace_order_by` and
     `replace_row_marker='events_fingerprint'`, its batch ending with
-    `tombstone_rows('changed_persons', 'person_key')`. A person with a fingerprint must
+    `changed_persons_tombstones()`. A person with a fingerprint must
     get at least one row, or they are recomputed on every run. -#}
 {% macro changed_persons_ctes(fingerprint) %}
 fingerprints as (
@@ -33,4 +33,14 @@ changed_persons as (
     select person_key from fingerprints
     {%- endif %}
 ),
+{%- endmacro %}
+
+{#- The end of such a model's batch on an incremental run: a tombstone per changed person,
+    so their rows are replaced whole and a gone person's deleted. -#}
+{% macro changed_persons_tombstones() -%}
+    {%- if is_incremental() %}
+        union all
+
+        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
+    {%- endif %}
 {%- endmacro %}

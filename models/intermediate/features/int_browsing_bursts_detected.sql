@@ -94,12 +94,7 @@ final as (
         on changed_persons.person_key = bursts.person_key
     group by 1
 
-    {% if is_incremental() %}
-        union all
-
-        -- Tombstones: every changed person's row is replaced (a gone person's deleted).
-        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
-    {% endif %}
+    {{ microseg.changed_persons_tombstones() }}
 )
 
 select * from final

@@ -109,12 +109,7 @@ final as (
     inner join fingerprints
         on evaluated.person_key = fingerprints.person_key
 
-    {% if is_incremental() %}
-        union all
-
-        -- Tombstones: every changed person's carts are replaced (a gone person's deleted).
-        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
-    {% endif %}
+    {{ microseg.changed_persons_tombstones() }}
 )
 
 select * from final

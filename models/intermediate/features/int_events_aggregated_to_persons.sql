@@ -94,12 +94,7 @@ final as (
     left join email_response
         on changed_persons.person_key = email_response.person_key
 
-    {% if is_incremental() %}
-        union all
-
-        -- Tombstones: every changed person's rows are replaced (a gone person's deleted).
-        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
-    {% endif %}
+    {{ microseg.changed_persons_tombstones() }}
 )
 
 select * from final

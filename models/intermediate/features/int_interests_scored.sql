@@ -93,12 +93,7 @@ final as (
     inner join fingerprints
         on scored.person_key = fingerprints.person_key
 
-    {% if is_incremental() %}
-        union all
-
-        -- Tombstones: every changed person's interests are replaced (a gone person's deleted).
-        {{ microseg.tombstone_rows('changed_persons', 'person_key') }}
-    {% endif %}
+    {{ microseg.changed_persons_tombstones() }}
 )
 
 select * from final

@@ -3,6 +3,8 @@
     'events': ['event_id', 'event_type', 'occurred_at', 'page_url', 'category', 'page_type', 'campaign_id'],
     'views': ['event_id', 'event_type', 'occurred_at', 'category', 'page_type'],
     'interests': ['event_id', 'event_type', 'occurred_at', 'interest'],
+    'additions': ['event_id', 'session_id', 'occurred_at', 'product_id', 'category', 'line_value'],
+    'purchases': ['event_id', 'session_id', 'occurred_at'],
 } -%}
 
 with
@@ -23,7 +25,7 @@ additions as (
 cart_inputs as (
     select
         person_key,
-        {{ microseg.row_hash(['event_id', 'session_id', 'occurred_at', 'product_id', 'category', 'line_value']) }} as row_hash,
+        {{ microseg.row_hash(hashed['additions']) }} as row_hash,
         1 as is_addition
     from additions
 
@@ -31,7 +33,7 @@ cart_inputs as (
 
     select
         person_key,
-        {{ microseg.row_hash(['event_id', 'session_id', 'occurred_at']) }} as row_hash,
+        {{ microseg.row_hash(hashed['purchases']) }} as row_hash,
         0 as is_addition
     from person_events
     where event_type = 'purchase'
@@ -50,11 +52,17 @@ per_person as (
     select
         person_key,
         sum({{ microseg.row_hash(hashed['events']) }}) as events_fingerprint,
-        sum(case when {{ microseg.feature_inputs('views') }} then {{ microseg.row_hash(hashed['views']) }} end)
-            as views_fingerprint,
-        sum(case when {{ microseg.feature_inputs('interests') }} then {{ microseg.row_hash(hashed['interests']) }} end)
-            as interests_fingerprint,
-        max(case when {{ microseg.feature_inputs('interests') }} then occurred_at end) as last_interest_at
+        sum(
+            case when {{ microseg.feature_inputs('views') }} then {{ microseg.row_hash(hashed['views']) }} end
+        ) as views_fingerprint,
+        sum(
+            case
+                when {{ microseg.feature_inputs('interests') }}
+                    then {{ microseg.row_hash(hashed['interests']) }}
+            end
+        ) as interests_fingerprint,
+        max(case when {{ microseg.feature_inputs('interests') }} then occurred_at end)
+            as last_interest_at
     from person_events
     group by 1
 ),

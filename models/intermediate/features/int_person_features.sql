@@ -84,7 +84,7 @@ recent_content as (
     from person_events
     where
         event_type in ('content_read', 'video_played')
-        and {{ dbt.datediff('occurred_at', as_of, 'day') }} <= 90
+        and {{ dbt.datediff('occurred_at', as_of, 'day') }} <= 90 -- noqa: LT05
     group by 1
 ),
 
