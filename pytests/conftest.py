@@ -15,12 +15,12 @@ import pytest
 from filelock import FileLock
 
 from microseg.generate import GeneratorConfig, generate
-from microseg.project import DbtResult, project_dir, project_vars, run_dbt
+from microseg.project import SKIP_UNIT_TESTS, DbtResult, project_dir, project_vars, run_dbt
 
 SHARED_DATA = project_dir().parent / "shared" / "data"
 # Unit tests do not depend on the data: the shared demo build (and the first build of a few
 # modules) runs them; other modules build the data without them.
-BUILD = ["build", "--exclude-resource-type", "unit_test"]
+BUILD = ["build", *SKIP_UNIT_TESTS]
 # Modules with the longest set-ups run first: pytest-xdist (--dist loadfile) hands out
 # modules in collection order, so no worker is left with a long one at the end.
 SLOW_FIRST = (

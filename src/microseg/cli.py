@@ -11,7 +11,13 @@ import time
 from pathlib import Path
 
 from microseg import generate as generator
-from microseg.project import build_dir, project_dir, read_run_results, run_dbt
+from microseg.project import (
+    SKIP_UNIT_TESTS,
+    build_dir,
+    project_dir,
+    read_run_results,
+    run_dbt,
+)
 from microseg.summary import render
 
 
@@ -66,7 +72,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     data_dir, db_path = _data_dir(args), _db_path(args)
     dbt_args = ["build", *(["--full-refresh"] if args.full_refresh else [])]
     if args.skip_unit_tests:
-        dbt_args += ["--exclude-resource-type", "unit_test"]
+        dbt_args += SKIP_UNIT_TESTS
     if args.select:
         dbt_args += ["--select", args.select]
     event_source = {"microseg__event_source": args.event_source} if args.event_source else {}

@@ -29,7 +29,7 @@ from microseg.bench.baseline import (
 )
 from microseg.bench.report import render_markdown
 from microseg.db import one_row, scalar
-from microseg.project import project_dir, project_vars, run_dbt
+from microseg.project import SKIP_UNIT_TESTS, project_dir, project_vars, run_dbt
 
 # Shares of events (by received_at) in the first build and after the +1% incremental run;
 # the last 0.1% arrives as a micro-batch.
@@ -363,7 +363,7 @@ def run_bench(events: int, seed: int, out_dir: Path) -> dict[str, Any]:
 
     # The later deliveries are scheduled runs: dbt's unit tests (fixtures, not data) ran in
     # the full build and are left out, as `microseg build --skip-unit-tests` does.
-    scheduled = ("build", "--exclude-resource-type", "unit_test")
+    scheduled = ("build", *SKIP_UNIT_TESTS)
     dbt("dbt_parse_vars_changed_2", second_dir, second_clock, "parse")
     dbt("incremental_build", second_dir, second_clock, *scheduled)
     incremental = {**_build_stats(run_dir / "target"), "db_mib": _file_mib(db_path)}
