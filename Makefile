@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EVENTS ?= 1000000
 SEED ?= 42
+BENCH_FLAGS ?=
 
 .PHONY: demo test lint fmt build lock clean venv bench
 
@@ -41,9 +42,9 @@ lint: $(STAMP)
 	@$(BIN)/mypy
 
 # Full build, +1% incremental run, +0.1% micro-batch and plain-DuckDB baseline; results in build/bench
-# (make bench EVENTS=10000000 for 10M).
+# (make bench EVENTS=10000000 for 10M; BENCH_FLAGS=--full-only for a scale run of the full build).
 bench: $(STAMP)
-	@$(BIN)/microseg bench --events $(EVENTS) --seed $(SEED)
+	@$(BIN)/microseg bench --events $(EVENTS) --seed $(SEED) $(BENCH_FLAGS)
 
 fmt: $(STAMP)
 	@$(BIN)/ruff format src pytests models

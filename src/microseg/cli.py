@@ -205,7 +205,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from microseg.bench import run_bench
 
-    run_bench(args.events, args.seed, Path(args.out) if args.out else build_dir() / "bench")
+    out = Path(args.out) if args.out else build_dir() / "bench"
+    run_bench(args.events, args.seed, out, full_only=args.full_only)
     return 0
 
 
@@ -298,6 +299,10 @@ def parser() -> argparse.ArgumentParser:
     )
     generator_options(bench_cmd)
     bench_cmd.add_argument("--out", help="results folder (default build/bench)")
+    bench_cmd.add_argument(
+        "--full-only", action="store_true",
+        help="a scale run: the full build and its baseline, no later deliveries",
+    )  # fmt: skip
     bench_cmd.set_defaults(func=cmd_bench)
     # --- end bench ---
     return main

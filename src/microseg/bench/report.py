@@ -23,8 +23,13 @@ def _seconds(value: float | None) -> str:
 
 def render_markdown(results: dict[str, Any]) -> str:
     steps, batches, machine = results["steps"], results["batches"], results["machine"]
-    full, later = results["full_build"]["stages"], results["incremental_build"]["stages"]
-    micro = results["micro_batch_build"]["stages"]
+    # A scale run (--full-only) has the full build and its baseline, no later deliveries.
+    full, later = results["full_build"]["stages"], results.get("incremental_build", {})
+    micro, later = results.get("micro_batch_build", {}).get("stages", {}), later.get("stages", {})
+
+    def measured(step: str, key: str) -> float | None:
+        return steps.get(step, {}).get(key)
+
     micro_rows = batches["micro_batch"]["appended_rows"]
     baseline: dict[str, float] = results["baseline"]["baseline"]
     events = batches["first_batch_rows"]
@@ -61,31 +66,31 @@ def render_markdown(results: dict[str, Any]) -> str:
         ours, theirs = full.get(stage, 0.0), baseline.get(stage)
         lines.append(
             f"| {stage} | {ours:.1f} | {_rate(events, ours)} | {_seconds(theirs)} | "
-            f"{_rate(events, theirs)} | {_ratio(ours, theirs)} | {later.get(stage, 0.0):.1f} | "
-            f"{_ratio(later.get(stage, 0.0), ours)} | {micro.get(stage, 0.0):.1f} |"
+            f"{_rate(events, theirs)} | {_ratio(ours, theirs)} | {_seconds(later.get(stage))} | "
+            f"{_ratio(later.get(stage), ours)} | {_seconds(micro.get(stage))} |"
         )
     ours, theirs = sum(full.get(s, 0.0) for s in COMPARED_STAGES), sum(baseline.values())
-    incremental = sum(later.get(s, 0.0) for s in COMPARED_STAGES)
-    micro_sum = sum(micro.get(s, 0.0) for s in COMPARED_STAGES)
+    incremental = sum(later.get(s, 0.0) for s in COMPARED_STAGES) if later else None
+    micro_sum = sum(micro.get(s, 0.0) for s in COMPARED_STAGES) if micro else None
     full_wall, base_wall = steps["full_build"]["seconds"], steps["baseline"]["seconds"]
-    validate = results["validate"]
     incremental_wall, micro_wall, startup = (
-        steps["incremental_build"]["seconds"],
-        steps["micro_batch_build"]["seconds"],
+        measured("incremental_build", "seconds"),
+        measured("micro_batch_build", "seconds"),
         steps["dbt_startup"]["seconds"],
     )
     full_cpu, base_cpu = steps["full_build"]["cpu_s"], steps["baseline"]["cpu_s"]
     lines += [
         f"| **compared stages** | {ours:.1f} | {_rate(events, ours)} | {theirs:.1f} | "
-        f"{_rate(events, theirs)} | {_ratio(ours, theirs)} | {incremental:.1f} | "
-        f"{_ratio(incremental, ours)} | {micro_sum:.1f} |",
+        f"{_rate(events, theirs)} | {_ratio(ours, theirs)} | {_seconds(incremental)} | "
+        f"{_ratio(incremental, ours)} | {_seconds(micro_sum)} |",
         f"| **wall time of the step** | {full_wall:.1f} | {_rate(events, full_wall)} | "
         f"{base_wall:.1f} | {_rate(events, base_wall)} | {_ratio(full_wall, base_wall)} | "
-        f"{incremental_wall:.1f} | {_ratio(incremental_wall, full_wall)} | {micro_wall:.1f} |",
+        f"{_seconds(incremental_wall)} | {_ratio(incremental_wall, full_wall)} | "
+        f"{_seconds(micro_wall)} |",
         f"| **CPU s of the step** | {full_cpu:.1f} | - | {base_cpu:.1f} | - | "
-        f"{_ratio(full_cpu, base_cpu)} | {steps['incremental_build']['cpu_s']:.1f} | "
-        f"{_ratio(steps['incremental_build']['cpu_s'], full_cpu)} | "
-        f"{steps['micro_batch_build']['cpu_s']:.1f} |",
+        f"{_ratio(full_cpu, base_cpu)} | {_seconds(measured('incremental_build', 'cpu_s'))} | "
+        f"{_ratio(measured('incremental_build', 'cpu_s'), full_cpu)} | "
+        f"{_seconds(measured('micro_batch_build', 'cpu_s'))} |",
         "",
         "| step (own process) | wall s | peak RSS MiB | CPU s | CPU s of other processes |",
         "| --- | --- | --- | --- | --- |",
@@ -101,14 +106,20 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"- Targets: full build CPU s <= 1.5 x the baseline's: measured "
         f"{_ratio(full_cpu, base_cpu)} x ({full_wall:.1f} s wall, `dbt build`, tests included). "
         f"Incremental / full (wall): {_ratio(incremental_wall, full_wall)} (target <= 0.10). "
-        f"Micro-batch: {micro_wall:.1f} s against start-up + 15 s = {startup + 15:.1f} s.",
-        f"- DuckDB file: {results['full_build']['db_mib']:,} MiB after the full build, "
-        f"{results['incremental_build']['db_mib']:,} MiB after the incremental run, "
-        f"{results['micro_batch_build']['db_mib']:,} MiB after the micro-batch; baseline "
-        f"file {results['baseline']['db_mib']:,} MiB.",
-        f"- `microseg validate` (Great Expectations gate, after the incremental build): "
-        f"{validate['seconds']:.1f} s, peak RSS {validate['peak_rss_mib']:,.0f} MiB.",
+        f"Micro-batch: {_seconds(micro_wall)} s against start-up + 15 s = {startup + 15:.1f} s.",
+        f"- DuckDB file: {results['full_build']['db_mib']:,} MiB after the full build; "
+        f"baseline file {results['baseline']['db_mib']:,} MiB.",
     ]
+    if "incremental_build" not in results:
+        lines.append("- Scale run (`--full-only`): no later deliveries and no gate were run.")
+    else:
+        validate = results["validate"]
+        lines += [
+            f"- DuckDB file: {results['incremental_build']['db_mib']:,} MiB after the incremental "
+            f"run, {results['micro_batch_build']['db_mib']:,} MiB after the micro-batch.",
+            f"- `microseg validate` (Great Expectations gate, after the incremental build): "
+            f"{validate['seconds']:.1f} s, peak RSS {validate['peak_rss_mib']:,.0f} MiB.",
+        ]
     for build, agreement in results["agreement"].items():
         sessions = agreement["sessions"]
         segments = (

@@ -319,8 +319,11 @@ def _same_data(manifest_path: Path, events: int, seed: int) -> bool:
     return bool(generator["events"] == events and generator["seed"] == seed)
 
 
-def run_bench(events: int, seed: int, out_dir: Path) -> dict[str, Any]:
-    """Generate (or reuse) the data, time every step in a child process, write the results."""
+def run_bench(events: int, seed: int, out_dir: Path, full_only: bool = False) -> dict[str, Any]:
+    """Generate (or reuse) the data, time every step in a child process, write the results.
+
+    full_only (a scale run) stops after the full build and its baseline.
+    """
     full_dir = out_dir / "data" / f"events-{events}-seed-{seed}"
     run_dir = out_dir / f"run-{events}"
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -360,32 +363,33 @@ def run_bench(events: int, seed: int, out_dir: Path) -> dict[str, Any]:
     dbt("full_build", first_dir, first_clock, "build", "--full-refresh")
     full = {**_build_stats(run_dir / "target"), "db_mib": _file_mib(db_path)}
     full_outputs = build_outputs(db_path, microseg=True)
-
-    # The later deliveries are scheduled runs: dbt's unit tests (fixtures, not data) ran in
-    # the full build and are left out, as `microseg build --skip-unit-tests` does.
-    scheduled = ("build", *SKIP_UNIT_TESTS)
-    dbt("dbt_parse_vars_changed_2", second_dir, second_clock, "parse")
-    dbt("incremental_build", second_dir, second_clock, *scheduled)
-    incremental = {**_build_stats(run_dir / "target"), "db_mib": _file_mib(db_path)}
-    incremental_outputs = build_outputs(db_path, microseg=True)
-
-    dbt("dbt_parse_vars_changed_3", full_dir, last_event_at, "parse")
-    dbt("micro_batch_build", full_dir, last_event_at, *scheduled)
-    micro_batch = {**_build_stats(run_dir / "target"), "db_mib": _file_mib(db_path)}
-    micro_batch_outputs = build_outputs(db_path, microseg=True)
-
-    # The Great Expectations quality gate on the incrementally built database.
-    validate = asdict(child("validate", "validate", str(db_path)))
-
+    later: dict[str, Any] = {}
+    if not full_only:
+        # The later deliveries are scheduled runs: dbt's unit tests (fixtures, not data) ran
+        # in the full build and are left out, as `microseg build --skip-unit-tests` does.
+        scheduled = ("build", *SKIP_UNIT_TESTS)
+        for name, data_dir, clock, parse in (
+            ("incremental_build", second_dir, second_clock, "dbt_parse_vars_changed_2"),
+            ("micro_batch_build", full_dir, last_event_at, "dbt_parse_vars_changed_3"),
+        ):
+            dbt(parse, data_dir, clock, "parse")
+            dbt(name, data_dir, clock, *scheduled)
+            later[name] = {**_build_stats(run_dir / "target"), "db_mib": _file_mib(db_path)}
+            later[name.replace("_build", "_outputs")] = build_outputs(db_path, microseg=True)
+        # The Great Expectations quality gate on the incrementally built database.
+        later["validate"] = asdict(child("validate", "validate", str(db_path)))
     baseline_db = run_dir / "baseline.duckdb"
     baseline: dict[str, Any] = {}
     agreements = {}
-    for name, data_dir, clock, build, outputs in (
-        ("baseline", first_dir, first_clock, "full_build", full_outputs),
-        ("baseline_second_batch", second_dir, second_clock, "incremental_build",
-         incremental_outputs),
-        ("baseline_all_events", full_dir, last_event_at, "micro_batch_build", micro_batch_outputs),
-    ):  # fmt: skip
+    compared = [("baseline", first_dir, first_clock, "full_build", full_outputs)]
+    if later:
+        compared += [
+            ("baseline_second_batch", second_dir, second_clock, "incremental_build",
+             later.pop("incremental_outputs")),
+            ("baseline_all_events", full_dir, last_event_at, "micro_batch_build",
+             later.pop("micro_batch_outputs")),
+        ]  # fmt: skip
+    for name, data_dir, clock, build, outputs in compared:
         baseline[name] = child(name, "baseline", str(data_dir), str(baseline_db), clock).detail[
             "stages"
         ]
@@ -401,9 +405,7 @@ def run_bench(events: int, seed: int, out_dir: Path) -> dict[str, Any]:
         "batches": batches,
         "steps": {name: asdict(step) for name, step in steps.items()},
         "full_build": full,
-        "incremental_build": incremental,
-        "micro_batch_build": micro_batch,
-        "validate": validate,
+        **later,
         "baseline": baseline,
         "agreement": agreements,
     }
