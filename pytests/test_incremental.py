@@ -23,6 +23,8 @@ COMPARED = {
     "int_events_attributed_to_persons": "main_intermediate",
     "int_person_event_fingerprints": "main_intermediate",
     "int_events_aggregated_to_persons": "main_intermediate",
+    "int_events_aggregated_to_person_days": "main_intermediate",
+    "int_purchases_aggregated_to_persons": "main_intermediate",
     "int_carts_evaluated": "main_intermediate",
     "int_browsing_bursts_detected": "main_intermediate",
     "int_interests_scored": "main_intermediate",

@@ -35,3 +35,26 @@
         on {{ person_events }}.event_id = {{ events }}.event_id
     where {{ person_events }}.event_type = 'add_to_cart' and {{ events }}.event_type = 'add_to_cart'
 {%- endmacro %}
+
+{#- The event types each count of int_events_aggregated_to_person_days covers, as a SQL
+    list for `event_type in (...)`; `columns` lists them. -#}
+{% macro person_day_event_types(column=none) -%}
+    {%- set types = {
+        'product_views': "'product_view'",
+        'cart_adds': "'add_to_cart'",
+        'searches': "'search'",
+        'content_interactions': "'content_read', 'video_played'",
+        'email_opens': "'email_opened'",
+        'email_clicks': "'email_clicked'",
+        'purchases': "'purchase'",
+    } -%}
+    {%- if column is none -%}
+        {{ return(types) }}
+    {%- endif -%}
+    {{ return(types[column]) }}
+{%- endmacro %}
+
+{#- The sum of a count column over the rows meeting `condition`, as a bigint. -#}
+{% macro count_of(column, condition) -%}
+    cast(sum(case when {{ condition }} then {{ column }} else 0 end) as {{ dbt.type_bigint() }})
+{%- endmacro %}

@@ -1,6 +1,9 @@
 {#- What each person-level incremental model reads, and so hashes (changed_persons_ctes). -#}
 {%- set hashed = {
-    'events': ['event_id', 'event_type', 'occurred_at', 'page_url', 'category', 'page_type', 'campaign_id'],
+    'events': [
+        'event_id', 'session_id', 'event_type', 'occurred_at', 'page_url', 'category', 'page_type',
+        'campaign_id', 'revenue', 'discount_code',
+    ],
     'views': ['event_id', 'event_type', 'occurred_at', 'category', 'page_type'],
     'interests': ['event_id', 'event_type', 'occurred_at', 'interest'],
     'additions': ['event_id', 'session_id', 'occurred_at', 'product_id', 'category', 'line_value'],

@@ -46,8 +46,8 @@ interests as (
     select * from {{ ref('int_interests_scored') }}
 ),
 
-person_events as (
-    select * from {{ ref('int_events_attributed_to_persons') }}
+person_days as (
+    select * from {{ ref('int_events_aggregated_to_person_days') }}
 ),
 
 crm as (
@@ -80,11 +80,11 @@ persons as (
 recent_content as (
     select
         person_key,
-        count(*) as content_interactions_90d
-    from person_events
+        {{ microseg.count_of('content_interactions', 'true') }} as content_interactions_90d
+    from person_days
     where
-        event_type in ('content_read', 'video_played')
-        and {{ dbt.datediff('occurred_at', as_of, 'day') }} <= 90 -- noqa: LT05
+        content_interactions > 0
+        and {{ dbt.datediff(dbt.cast('activity_date', dbt.type_timestamp()), as_of, 'day') }} <= 90 -- noqa: LT05
     group by 1
 ),
 

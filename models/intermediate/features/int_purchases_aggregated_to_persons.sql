@@ -2,34 +2,36 @@
 
 with
 
-person_events as (
-    select * from {{ ref('int_events_attributed_to_persons') }}
+person_days as (
+    select * from {{ ref('int_events_aggregated_to_person_days') }}
 ),
 
-purchases as (
+purchase_days as (
     select
         person_key,
-        occurred_at,
-        coalesce(revenue, 0) as revenue,
-        discount_code is not null as used_discount,
-        {{ dbt.datediff('occurred_at', as_of, 'day') }} as days_ago -- noqa: LT05
-    from person_events
-    where event_type = 'purchase'
+        purchases,
+        discounted_purchases,
+        revenue,
+        first_purchase_at,
+        last_purchase_at,
+        {{ dbt.datediff(dbt.cast('activity_date', dbt.type_timestamp()), as_of, 'day') }} as days_ago -- noqa: LT05
+    from person_days
+    where purchases > 0
 ),
 
 final as (
     select
         person_key,
-        count(*) as purchases,
-        count(case when days_ago <= 30 then 1 end) as purchases_30d,
-        count(case when days_ago <= 90 then 1 end) as purchases_90d,
-        min(occurred_at) as first_purchase_at,
-        max(occurred_at) as last_purchase_at,
+        {{ microseg.count_of('purchases', 'true') }} as purchases,
+        {{ microseg.count_of('purchases', 'days_ago <= 30') }} as purchases_30d,
+        {{ microseg.count_of('purchases', 'days_ago <= 90') }} as purchases_90d,
+        min(first_purchase_at) as first_purchase_at,
+        max(last_purchase_at) as last_purchase_at,
         min(days_ago) as days_since_last_purchase,
         cast(sum(revenue) as decimal(18, 2)) as monetary_value,
         cast(sum(case when days_ago <= 90 then revenue else 0 end) as decimal(18, 2)) as revenue_90d,
-        avg(case when used_discount then 1.0 else 0.0 end) as discount_purchase_share
-    from purchases
+        sum(discounted_purchases) / {{ dbt.cast('sum(purchases)', 'double') }} as discount_purchase_share
+    from purchase_days
     group by 1
 )
 

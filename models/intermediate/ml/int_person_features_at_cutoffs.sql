@@ -13,16 +13,21 @@
 {%- set window_days = var('microseg__prediction_window_days') -%}
 {%- set clock_days = {'train': -2 * window_days, 'holdout': -window_days, 'score': 0} -%}
 {%- set snapshots = ['score'] if keep_training_rows else ['train', 'holdout', 'score'] -%}
-{%- set counted_events = {
-    'product_views': "'product_view'",
-    'cart_adds': "'add_to_cart'",
-    'searches': "'search'",
-    'content_interactions': "'content_read', 'video_played'",
-    'email_opens': "'email_opened'",
-    'email_clicks': "'email_clicked'",
-} -%}
+{%- set counted_events = microseg.person_day_event_types().keys() | reject('equalto', 'purchases') | list -%}
+{#- Every clock and window end a computed snapshot compares events with. -#}
+{%- set boundaries = [] -%}
+{%- for snapshot in snapshots -%}
+    {%- do boundaries.append(dbt.dateadd('day', clock_days[snapshot], as_of)) -%}
+    {%- if snapshot != 'score' -%}
+        {%- do boundaries.append(dbt.dateadd('day', clock_days[snapshot] + window_days, as_of)) -%}
+    {%- endif -%}
+{%- endfor %}
 
 with
+
+person_days as (
+    select * from {{ ref('int_events_aggregated_to_person_days') }}
+),
 
 person_events as (
     select * from {{ ref('int_events_attributed_to_persons') }}
@@ -37,24 +42,67 @@ clocks as (
     {% endfor %}
 ),
 
-dated_events as (
+boundary_dates as (
+    {% for boundary in boundaries -%}
+        select cast({{ boundary }} as date) as activity_date
+        {% if not loop.last %}union{% endif %}
+    {% endfor %}
+),
+
+-- Whole days lie on one side of every clock, so the daily state serves them; the days a
+-- clock or window end falls on are read event by event, each event a piece of its own.
+pieces as (
+    select
+        person_days.person_key,
+        person_days.activity_date,
+        person_days.session_id,
+        person_days.category,
+        person_days.events,
+        {% for column in counted_events + ['purchases', 'revenue'] -%}
+            person_days.{{ column }},
+        {% endfor -%}
+        person_days.is_weekend,
+        person_days.first_at,
+        person_days.last_at
+    from person_days
+    where
+        person_days.activity_date <= cast({{ as_of }} as date)
+        and person_days.activity_date not in (select boundary_dates.activity_date from boundary_dates)
+
+    union all
+
+    select
+        person_events.person_key,
+        cast(person_events.occurred_at as date) as activity_date,
+        person_events.session_id,
+        person_events.category,
+        1 as events,
+        {% for column in counted_events + ['purchases'] -%}
+            case
+                when person_events.event_type in ({{ microseg.person_day_event_types(column) }}) then 1 else 0
+            end as {{ column }},
+        {% endfor -%}
+        case when person_events.event_type = 'purchase' then coalesce(person_events.revenue, 0) else 0 end
+            as revenue,
+        {{ microseg.is_weekend('person_events.occurred_at') }} as is_weekend,
+        person_events.occurred_at as first_at,
+        person_events.occurred_at as last_at
+    from person_events
+    inner join boundary_dates
+        on cast(person_events.occurred_at as date) = boundary_dates.activity_date
+    where person_events.occurred_at <= {{ as_of }}
+),
+
+dated_pieces as (
     select
         clocks.snapshot,
         clocks.feature_clock,
-        person_events.person_key,
-        person_events.session_id,
-        person_events.event_type,
-        person_events.occurred_at,
-        person_events.category,
-        coalesce(person_events.revenue, 0) as revenue,
-        person_events.occurred_at > clocks.feature_clock as is_outcome,
-        {{ dbt.datediff('person_events.occurred_at', 'clocks.feature_clock', 'day') }} as days_ago, -- noqa: LT05
-        {{ microseg.is_weekend('person_events.occurred_at') }} as is_weekend
-    from person_events
+        pieces.*,
+        pieces.first_at > clocks.feature_clock as is_outcome,
+        {{ dbt.datediff(dbt.cast('pieces.activity_date', dbt.type_timestamp()), 'clocks.feature_clock', 'day') }} as days_ago -- noqa: LT05
+    from pieces
     cross join clocks
-    where
-        person_events.occurred_at <= {{ dbt.dateadd('day', window_days, 'clocks.feature_clock') }}
-        and person_events.occurred_at <= {{ as_of }}
+    where pieces.last_at <= {{ dbt.dateadd('day', window_days, 'clocks.feature_clock') }}
 ),
 
 {#- Feature events: at or before the clock, and within 90 days for windowed columns. -#}
@@ -62,7 +110,7 @@ dated_events as (
 {%- set recent = 'not is_outcome and days_ago < 90' %}
 
 -- Distinct counts as two aggregations (one per session, day or category, then per
--- person): much faster than count(distinct) over every event.
+-- person): much faster than count(distinct).
 recent_units as (
     {% for unit in ['session_id', 'days_ago', 'category'] -%}
         select
@@ -70,7 +118,7 @@ recent_units as (
             person_key,
             '{{ unit }}' as unit,
             min(days_ago) as days_ago
-        from dated_events
+        from dated_pieces
         where {{ recent }} and {{ unit }} is not null
         group by snapshot, person_key, {{ unit }}
         {% if not loop.last %}union all{% endif %}
@@ -95,35 +143,32 @@ features as (
         snapshot,
         feature_clock,
         person_key,
-        min(case when {{ past }} then occurred_at end) as first_event_at,
-        max(case when {{ past }} then occurred_at end) as last_event_at,
-        {{ dbt.datediff('max(case when ' ~ past ~ ' then occurred_at end)', 'feature_clock', 'day') }}
+        min(case when {{ past }} then first_at end) as first_event_at,
+        max(case when {{ past }} then last_at end) as last_event_at,
+        {{ dbt.datediff('max(case when ' ~ past ~ ' then last_at end)', 'feature_clock', 'day') }}
             as days_since_last_event,
-        {{ dbt.datediff('min(case when ' ~ past ~ ' then occurred_at end)', 'feature_clock', 'day') }}
+        {{ dbt.datediff('min(case when ' ~ past ~ ' then first_at end)', 'feature_clock', 'day') }}
             as days_since_first_event,
         {% for days in [7, 30, 90] -%}
-            count(case when {{ past }} and days_ago < {{ days }} then 1 end) as events_{{ days }}d,
+            {{ microseg.count_of('events', past ~ ' and days_ago < ' ~ days) }} as events_{{ days }}d,
         {% endfor -%}
-        {% for name, types in counted_events.items() -%}
-            count(case when {{ recent }} and event_type in ({{ types }}) then 1 end) as {{ name }}_90d,
+        {% for name in counted_events -%}
+            {{ microseg.count_of(name, recent) }} as {{ name }}_90d,
         {% endfor -%}
-        count(case when {{ past }} and event_type = 'purchase' then 1 end) as purchases,
-        count(case when {{ recent }} and event_type = 'purchase' then 1 end) as purchases_90d,
-        coalesce(sum(case when {{ past }} and event_type = 'purchase' then revenue end), 0) as revenue,
-        coalesce(sum(case when {{ recent }} and event_type = 'purchase' then revenue end), 0)
-            as revenue_90d,
-        min(case when {{ past }} and event_type = 'purchase' then days_ago end) as days_since_last_purchase,
-        avg(case when {{ recent }} then case when is_weekend then 1.0 else 0.0 end end)
+        {{ microseg.count_of('purchases', past) }} as purchases,
+        {{ microseg.count_of('purchases', recent) }} as purchases_90d,
+        coalesce(sum(case when {{ past }} and purchases > 0 then revenue end), 0) as revenue,
+        coalesce(sum(case when {{ recent }} and purchases > 0 then revenue end), 0) as revenue_90d,
+        min(case when {{ past }} and purchases > 0 then days_ago end) as days_since_last_purchase,
+        {{ microseg.count_of('events', recent ~ ' and is_weekend') }}
+        / {{ dbt.cast('nullif(' ~ microseg.count_of('events', recent) ~ ', 0)', 'double') }}
             as weekend_event_share_90d,
-        case when snapshot != 'score' then count(case when is_outcome then 1 end) > 0 end
-            as is_active_in_window,
-        case
-            when snapshot != 'score'
-                then count(case when is_outcome and event_type = 'purchase' then 1 end) > 0
-        end as purchased_in_window
-    from dated_events
+        case when snapshot != 'score' then {{ dbt.bool_or('is_outcome') }} end as is_active_in_window,
+        case when snapshot != 'score' then {{ dbt.bool_or('is_outcome and purchases > 0') }} end
+            as purchased_in_window
+    from dated_pieces
     group by 1, 2, 3
-    having count(case when {{ past }} then 1 end) > 0
+    having {{ dbt.bool_or(past) }}
 ),
 
 final as (
