@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
 from importlib.resources import files
 from pathlib import Path
 
@@ -119,3 +120,25 @@ def test_sql_read_at_run_time_ships_with_the_package() -> None:
     shipped = {entry.name.removesuffix(".sql") for entry in sql if entry.name.endswith(".sql")}
     assert stages == shipped
     assert files("microseg.bench").joinpath("baseline.sql").is_file()
+
+
+LOCAL_ONLY = (".venv", "build", "target", "logs", "dbt_packages")
+
+
+def test_nothing_local_or_generated_is_tracked() -> None:
+    """No environment, build output, database or symlink is committed (a committed .venv
+    symlink once replaced a clone's environment on checkout)."""
+    root = PACKAGE_DIR.parent.parent
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    listing = subprocess.run(
+        ["git", "ls-files", "-s"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    wrong = [
+        line.split("\t", 1)[1]
+        for line in listing
+        if line.startswith("120000 ")  # a symlink
+        or line.split("\t", 1)[1].split("/")[0] in LOCAL_ONLY
+        or line.endswith((".duckdb", ".duckdb.wal"))
+    ]
+    assert not wrong, f"remove from git (git rm --cached): {wrong}"

@@ -163,11 +163,15 @@ def generate(config: GeneratorConfig, out_dir: Path, progress: Progress | None =
     out_dir.mkdir(parents=True, exist_ok=True)
     step = progress or (lambda _message: None)
     started = time.perf_counter()
-    con = duckdb.connect()
-    con.execute("set preserve_insertion_order = false")
     # Like the dbt profile: past the memory limit DuckDB spills to disk (10M events peak at
-    # 3.1 GiB with a 3GB limit instead of 11 GiB without one), so 50M or 100M fit in RAM.
+    # 3.1 GiB with a 3GB limit instead of 11 GiB without one). The working tables live in a
+    # database file, compressed, not in memory: spilled in-memory tables of 100M events
+    # filled 70 GB of disk.
     spill_dir = out_dir / ".spill"
+    shutil.rmtree(spill_dir, ignore_errors=True)
+    spill_dir.mkdir(parents=True)
+    con = duckdb.connect(str(spill_dir / "generator.duckdb"))
+    con.execute("set preserve_insertion_order = false")
     con.execute(f"set memory_limit = '{os.environ.get('MICROSEG_DUCKDB_MEMORY_LIMIT', '8GB')}'")
     con.execute(f"set temp_directory = '{spill_dir}'")
     sql = _Sql(config, load_taxonomy(), load_event_aliases())
