@@ -3,10 +3,10 @@
     int_person_event_fingerprints, an order-free hash of the events the model reads) and
     `changed_persons`: on an incremental run, the persons whose fingerprint differs from
     the one stored with the model's rows (new, changed or gone), else every person with
-    one. The model stores events_fingerprint on each row and is incremental with strategy
-    `replace_from`, `replace_partition_by='person_key'`, no `replace_order_by` and
-    `replace_row_marker='events_fingerprint'`, its batch ending with
-    `changed_persons_tombstones()`. A person with a fingerprint must
+    one. The model stores events_fingerprint on each row, lives in
+    models/intermediate/features/person_state (whose folder config makes it incremental
+    with `replace_from` by person_key, no order column, events_fingerprint as row marker)
+    and ends its batch with `changed_persons_tombstones()`. A person with a fingerprint must
     get at least one row, or they are recomputed on every run. -#}
 {% macro changed_persons_ctes(fingerprint) %}
 fingerprints as (

@@ -1,14 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_from',
-        replace_partition_by='person_key',
-        replace_row_marker='events_fingerprint',
-        on_schema_change='fail',
-        post_hook="{{ microseg.purge_erased() }}",
-    )
-}}
-
 {%- set burst_views = var('microseg__burst_product_views') -%}
 {%- set binge_views = var('microseg__category_binge_views') -%}
 

@@ -1,14 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='replace_from',
-        replace_partition_by='person_key',
-        replace_row_marker='events_fingerprint',
-        on_schema_change='fail',
-        post_hook="{{ microseg.purge_erased() }}",
-    )
-}}
-
 {%- set counted = {
     'product_views': "event_type = 'product_view'",
     'content_reads': "event_type = 'content_read'",
