@@ -36,8 +36,8 @@
     where {{ person_events }}.event_type = 'add_to_cart' and {{ events }}.event_type = 'add_to_cart'
 {%- endmacro %}
 
-{#- The event types each count of int_events_aggregated_to_person_days covers, as a SQL
-    list for `event_type in (...)`; `columns` lists them. -#}
+{#- The event types a count column of int_events_aggregated_to_person_days covers, as a
+    SQL list for `event_type in (...)`; without a column, every column's, as a dict. -#}
 {% macro person_day_event_types(column=none) -%}
     {%- set types = {
         'product_views': "'product_view'",
