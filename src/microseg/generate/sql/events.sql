@@ -375,33 +375,36 @@ with_dirt as (
     from dirtied
 ),
 
--- Re-sent and duplicated rows get a second copy. One read of with_dirt (a join with the
--- copy numbers, not a union of three reads), so it streams instead of being materialized:
--- at 100M events that spilled 30 GB.
-copies as (
-    select copy_no from range(2) as copy_numbers (copy_no)
+-- Re-sent and duplicated rows get a second copy. One read of with_dirt (unnesting copy
+-- numbers, not a union of three reads), so it streams instead of being materialized: at
+-- 100M events that spilled 30 GB.
+copied as (
+    select
+        *,
+        unnest(
+            case when dirt_kind in ('exact_duplicate', 'resent') then [0, 1] else [0] end
+        ) as copy_no
+    from with_dirt
 ),
 
 extracted as (
     select
-        * replace (
+        * exclude (copy_no) replace (
             case
-                when copies.copy_no = 0 and dirt_kind in ('exact_duplicate', 'resent') then null
+                when copy_no = 0 and dirt_kind in ('exact_duplicate', 'resent') then null
                 else dirt_kind
             end as dirt_kind,
             case
-                when copies.copy_no = 1 and dirt_kind = 'resent'
+                when copy_no = 1 and dirt_kind = 'resent'
                     then received_at + to_minutes(1 + (hash(event_id) % 4320)::int)
                 else received_at
             end as received_at
         )
-    from with_dirt
-    inner join copies
-        on copies.copy_no = 0 or with_dirt.dirt_kind in ('exact_duplicate', 'resent')
+    from copied
 )
 
 -- The extract is taken at the window's end: rows not yet received are not in it.
-select * exclude (copy_no)
+select *
 from extracted
 where received_at is null or received_at <= ${window_start} + to_days(${days})
     or dirt_kind = 'future_timestamp'
