@@ -24,8 +24,9 @@ def _seconds(value: float | None) -> str:
 def render_markdown(results: dict[str, Any]) -> str:
     steps, batches, machine = results["steps"], results["batches"], results["machine"]
     # A scale run (--full-only) has the full build and its baseline, no later deliveries.
-    full, later = results["full_build"]["stages"], results.get("incremental_build", {})
-    micro, later = results.get("micro_batch_build", {}).get("stages", {}), later.get("stages", {})
+    full = results["full_build"]["stages"]
+    later = results.get("incremental_build", {}).get("stages", {})
+    micro = results.get("micro_batch_build", {}).get("stages", {})
 
     def measured(step: str, key: str) -> float | None:
         return steps.get(step, {}).get(key)

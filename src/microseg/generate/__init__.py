@@ -165,8 +165,7 @@ def generate(config: GeneratorConfig, out_dir: Path, progress: Progress | None =
     started = time.perf_counter()
     # Like the dbt profile: past the memory limit DuckDB spills to disk (10M events peak at
     # 3.1 GiB with a 3GB limit instead of 11 GiB without one). The working tables live in a
-    # database file, compressed, not in memory: spilled in-memory tables of 100M events
-    # filled 70 GB of disk.
+    # database file, where they are compressed (10M events: 557 MB), not in memory.
     spill_dir = out_dir / ".spill"
     shutil.rmtree(spill_dir, ignore_errors=True)
     spill_dir.mkdir(parents=True)
