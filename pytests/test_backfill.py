@@ -54,7 +54,9 @@ def backfilled(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "select count(*) from main_staging.base_tracking__events"
         ).fetchone()
         backfill_from = con.execute(
-            f"select backfill_from from {LEDGER_SCHEMA}.builds order by started_at desc limit 1"
+            # The build's first phase, which triages the raw rows (microseg.ledger.ML_PHASES).
+            f"select backfill_from from {LEDGER_SCHEMA}.builds "
+            "order by started_at desc limit 1 offset 1"
         ).fetchone()
     raw_rows = duckdb.connect().execute(f"select count(*) from '{root / 'batch_2'}/events.parquet'")
     # 3: the rest, as usual.

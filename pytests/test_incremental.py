@@ -294,7 +294,13 @@ def test_running_the_same_batch_twice_changes_nothing(batches: dict) -> None:
 
 
 def _compiled_tests(db_path: Path) -> dict[str, str]:
-    results = json.loads((db_path.parent / "target" / "run_results.json").read_text())["results"]
+    """The compiled tests of the last build, both of its phases (microseg.project.run_dbt)."""
+    target = db_path.parent / "target"
+    results = [
+        result
+        for name in ("run_results_first_phase.json", "run_results.json")
+        for result in json.loads((target / name).read_text())["results"]
+    ]
     return {
         result["unique_id"].split(".")[2]: result.get("compiled_code") or ""
         for result in results

@@ -4,6 +4,7 @@ labels and skip reasons on small frames."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,8 +17,10 @@ from sklearn.metrics import adjusted_rand_score
 from conftest import Build, project_var
 from microseg import ml
 from microseg.generate import GeneratorConfig, generate
+from microseg.ml.training import train
 from microseg.project import run_dbt
 from microseg.rules import catalogue_entries, segments_of
+from microseg.warehouse import connect, target
 
 # Measured 0.42 on the 1M demo data (seed 42). Ten archetypes, some of which differ only in
 # when they visit (weekend warriors) or what they pay, while the power-law activity makes
@@ -127,6 +130,79 @@ def test_lookalikes_are_the_most_similar_non_members(demo_sized_build: Build) ->
     assert members["n"][0] == len(selected)
 
 
+def test_sql_scores_equal_the_python_reference(demo_build: Build) -> None:
+    """int_person_scores and int_lookalike_scores compute in SQL, from the registry's
+    parameters, what microseg.ml's numpy scoring computes from the same registry."""
+    manifest = json.loads((demo_build.db_path.parent / "target" / "manifest.json").read_text())
+    settings_json = manifest["nodes"]["model.microseg.int_ml_models"]["config"]["ml_settings"]
+    catalogue = query(demo_build, "select * from main_intermediate.int_segment_catalogue_rendered")
+    settings = ml.Settings.for_run(settings_json, catalogue)
+    registry = query(demo_build, "select * from main_ml.ml_models")
+    assert set(registry["model_name"]) >= {"segmentation", *ml.TARGETS, "champion_lookalikes"}
+    columns = ", ".join(ml.person_columns(settings))
+    features = query(demo_build, f"select {columns} from main_intermediate.int_person_features")
+    snapshots = query(demo_build, "select * from main_intermediate.int_person_features_at_cutoffs")
+    expected = ml.score_persons(registry, snapshots, features, settings)
+    scored = query(demo_build, "select * from main_intermediate.int_person_scores")
+    scored = scored.sort_values("person_key").reset_index(drop=True)
+    assert scored["cluster_id"].notna().any() and scored["churn_risk"].notna().any()
+    pd.testing.assert_frame_equal(
+        scored.astype(expected.dtypes.to_dict()), expected, check_exact=False, rtol=1e-9
+    )
+    seeds = query(demo_build, "select * from main_intermediate.int_lookalike_seeds_selected")
+    ranked = ml.rank_lookalikes(features, seeds, ml.latest_models(registry), settings)
+    in_sql = query(demo_build, "select * from main_intermediate.int_lookalike_scores")
+    columns = ["lookalike_key", "person_key", "similarity", "similarity_rank", "is_selected"]
+    pd.testing.assert_frame_equal(
+        in_sql.sort_values(columns[:2])[columns].reset_index(drop=True),
+        ranked.sort_values(columns[:2])[columns].reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert in_sql["is_selected"].any()
+
+
+@pytest.mark.parametrize(
+    "tampering",
+    [
+        {"scaler": {"columns": ["events_30d) as x from person_features --"]}},
+        {"scaler": {"columns": ["events_30d"], "center": ["0); drop table x; --"]}},
+        {"labels": ["x' or '1'='1"]},
+    ],
+)
+def test_a_registry_row_that_is_not_a_fitted_model_stops_the_scoring(
+    demo_build: Build, tmp_path: Path, tampering: dict
+) -> None:
+    """Parameters become SQL text: an edited registry row stops the build, with the fix."""
+    shutil.copy(demo_build.db_path, tmp_path / "microseg.duckdb")
+    with duckdb.connect(str(tmp_path / "microseg.duckdb")) as con:
+        version, parameters = con.execute(
+            "select model_version, parameters_json from main_ml.ml_models "
+            "where model_name = 'segmentation'"
+        ).fetchone()
+        edited = json.loads(parameters)
+        for key, value in tampering.items():
+            edited[key] = edited[key] | value if isinstance(value, dict) else value
+        con.execute(
+            # Another valid version (the hash's last digit changed), newer than the real one.
+            "insert into main_ml.ml_models select left(model_version, -1) || "
+            "case when right(model_version, 1) = '0' then '1' else '0' end, "
+            "model_name, model_kind, trained_at + interval 1 second, training_rows, ?, "
+            "metrics_json from main_ml.ml_models where model_version = ?",
+            [json.dumps(edited), version],
+        )
+    result = run_dbt(
+        ["build", "--select", "int_person_scores", "--exclude-resource-type", "unit_test"],
+        data_dir=demo_build.data_dir,
+        db_path=tmp_path / "microseg.duckdb",
+        as_of=str(demo_build.manifest["last_event_at"]),
+    )
+    assert not result.success
+    message = " ".join(message for _, _, message in result.failures)
+    assert "is not one `microseg train` wrote" in message or "has no scaler" in message, message
+    with duckdb.connect(str(tmp_path / "microseg.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from main_intermediate.int_person_scores").fetchone()
+
+
 def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None:
     manifest = generate(GeneratorConfig(events=60_000, seed=11), tmp_path / "data")
     last_event = datetime.fromisoformat(str(manifest["last_event_at"]))
@@ -134,17 +210,26 @@ def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None
     training_clocks: list[list[tuple]] = []
 
     def build_at(clock: datetime) -> pd.DataFrame:
-        result = run_dbt(
+        # The training inputs, `microseg train`, then the scores (the phases of a build).
+        for selection in (
             [
-                *("build", "--select", "+int_person_scores", "dim_ml_models"),
-                *("--resource-type", "model", "seed"),
+                "+int_person_features_at_cutoffs",
+                "+int_lookalike_seeds_selected",
+                "int_segment_catalogue_rendered",
             ],
-            data_dir=tmp_path / "data",
-            db_path=db_path,
-            as_of=str(clock),
-            extra_vars={"microseg__ml_retrain_after_days": 7},
-        )
-        assert result.success, result.failures
+            ["+int_ml_models", "int_person_scores", "dim_ml_models"],
+        ):
+            result = run_dbt(
+                ["build", "--select", *selection, "--resource-type", "model", "seed"],
+                data_dir=tmp_path / "data",
+                db_path=db_path,
+                as_of=str(clock),
+                extra_vars={"microseg__ml_retrain_after_days": 7},
+            )
+            assert result.success, result.failures
+            if selection[0].startswith("+"):
+                with connect(target("dev", db_path)) as warehouse:
+                    train(warehouse, tmp_path / "target" / "manifest.json")
         with duckdb.connect(str(db_path), read_only=True) as con:
             training_clocks.append(
                 con.execute(
@@ -345,7 +430,7 @@ def test_every_model_has_one_status_row_and_skipped_ones_say_why() -> None:
     seeds = pd.DataFrame(
         {"lookalike_key": pd.Series(dtype=str), "person_key": pd.Series(dtype=str)}
     )
-    registry = ml.train_models(snapshots, features, settings, None)
+    registry = ml.train_models(snapshots, features, seeds, settings, None)
     assert registry.empty, "nothing can train on 40 persons and three hours"
     statuses = ml.model_statuses(registry, snapshots, features, seeds, settings)
     quality = ml.quality_rows(registry, statuses)
@@ -363,7 +448,7 @@ def test_every_model_has_one_status_row_and_skipped_ones_say_why() -> None:
     assert "the data has 0.1 days" in status_rows.loc["purchase_propensity", "reason"]
     assert "the data has 40" in status_rows.loc["segmentation", "reason"]
     assert "seed segment rfm_champions has no member" in status_rows.loc["twins", "reason"]
-    assert ml.rank_lookalikes(features, seeds, settings).empty
+    assert ml.rank_lookalikes(features, seeds, {}, settings).empty
 
 
 def test_a_trained_model_has_its_metrics_and_a_trained_status_row() -> None:
@@ -371,8 +456,8 @@ def test_a_trained_model_has_its_metrics_and_a_trained_status_row() -> None:
     features = features_frame(150)
     snapshots = snapshots_frame(3, 20, 20)
     seeds = pd.DataFrame({"lookalike_key": "twins", "person_key": ["p000", "p001", "p002"]})
-    registry = ml.train_models(snapshots, features, settings, None)
-    assert list(registry["model_name"]) == ["segmentation"]
+    registry = ml.train_models(snapshots, features, seeds, settings, None)
+    assert list(registry["model_name"]) == ["segmentation", "twins"]
     quality = ml.quality_rows(
         registry, ml.model_statuses(registry, snapshots, features, seeds, settings)
     )
@@ -381,27 +466,35 @@ def test_a_trained_model_has_its_metrics_and_a_trained_status_row() -> None:
     assert segmentation["reason"].isna().all()
     assert set(segmentation["metric_group"]) == {"summary", "k_selection", "status"}
     twins = quality[quality["model_name"] == "twins"]
-    assert list(twins["status"]) == ["trained"] and twins["reason"].isna().all()
+    assert set(twins["status"]) == {"trained"} and twins["reason"].isna().all()
+    assert set(twins["metric_group"]) == {"summary", "feature_weights", "status"}
     assert quality["quality_metric_id"].is_unique
 
 
 @pytest.mark.parametrize(
     ("retrain_after_days", "ages_days", "expected"),
     [
-        (7, {"segmentation": 2, "purchase_propensity": 2, "churn_risk": 6}, True),
-        (7, {"segmentation": 2, "purchase_propensity": 8, "churn_risk": 2}, False),
-        (7, {"segmentation": 2, "purchase_propensity": 2}, False),  # churn never trained
-        (0, {"segmentation": 0, "purchase_propensity": 0, "churn_risk": 0}, False),
+        (7, {"segmentation": 2, "purchase_propensity": 2, "churn_risk": 6, "twins": 1}, True),
+        (7, {"segmentation": 2, "purchase_propensity": 8, "churn_risk": 2, "twins": 1}, False),
+        (7, {"segmentation": 2, "purchase_propensity": 2, "twins": 1}, False),  # churn never
+        (7, {"segmentation": 2, "purchase_propensity": 2, "churn_risk": 6}, False),  # twins
+        (7, {"segmentation": 2, "purchase_propensity": 2, "churn_risk": 6, "twins@": 1}, False),
+        (0, {"segmentation": 0, "purchase_propensity": 0, "churn_risk": 0, "twins": 0}, False),
     ],
 )
 def test_training_reads_nothing_only_when_every_model_is_fresh(
     retrain_after_days: int, ages_days: dict[str, int], expected: bool
 ) -> None:
+    """`twins@` is the lookalike fitted on another seed segment than the settings name."""
     clock = pd.Timestamp("2026-03-01 12:00")
+    names = [name.rstrip("@") for name in ages_days]
+    seeds = ["rfm_lost" if name.endswith("@") else "rfm_champions" for name in ages_days]
     previous = pd.DataFrame(
         {
-            "model_name": list(ages_days),
+            "model_name": names,
+            "model_version": [f"{name}@v" for name in names],
             "trained_at": [clock - pd.Timedelta(days=age) for age in ages_days.values()],
+            "parameters_json": [json.dumps({"seed_segment": seed}) for seed in seeds],
         }
     )
     settings = ml_settings(retrain_after_days=retrain_after_days)

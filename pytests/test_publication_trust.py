@@ -141,6 +141,51 @@ def test_only_unit_tests_may_be_left_out_of_a_publishable_build(
     assert build.is_complete is complete
 
 
+FIRST, SECOND = ledger.ML_PHASES
+SKIPPED_UNITS = f"; {ledger.WITHOUT_UNIT_TESTS}"
+
+
+@pytest.mark.parametrize(
+    ("earlier", "latest", "complete"),
+    [
+        ((FIRST, "succeeded"), (SECOND, "succeeded"), True),
+        ((FIRST + SKIPPED_UNITS, "succeeded"), (SECOND + SKIPPED_UNITS, "succeeded"), True),
+        ((FIRST, "failed"), (SECOND, "succeeded"), False),  # a phase 2 after a failed phase 1
+        ((None, "succeeded"), (SECOND, "succeeded"), False),  # phase 2 alone, by hand
+        ((SECOND, "succeeded"), (FIRST, "succeeded"), False),  # phase 1 alone, by hand
+        ((FIRST + SKIPPED_UNITS, "succeeded"), (SECOND, "succeeded"), False),  # mismatched
+        ((FIRST, "succeeded"), (SECOND, "failed"), None),  # complete, and failed
+    ],
+)
+def test_the_two_phases_of_a_build_are_publishable_only_together(
+    tmp_path: Path, earlier: tuple, latest: tuple, complete: bool | None
+) -> None:
+    """microseg build's phases (train between them) form one build; nothing else does."""
+    with duckdb.connect(str(tmp_path / "ledger.duckdb")) as con:
+        con.execute(f"create schema {LEDGER_SCHEMA}")
+        con.execute(
+            f"create table {LEDGER_SCHEMA}.builds (invocation_id varchar, command varchar, "
+            "selection varchar, status varchar, failed_nodes varchar, started_at timestamp)"
+        )
+        for index, (selection, status) in enumerate([earlier, latest]):
+            con.execute(
+                f"insert into {LEDGER_SCHEMA}.builds values (?, 'build', ?, ?, null, ?)",
+                [f"run{index}", selection, status, datetime(2024, 1, 1, 0, index)],
+            )
+        build = ledger.latest_build(con)
+    assert build.invocation_id == "run1"
+    if complete is None:
+        assert build.phases == ("run0", "run1") and build.is_complete
+        with pytest.raises(NotPublished, match="failed"):
+            ledger.require_successful(build)
+        return
+    assert build.is_complete is complete
+    assert (build.phases == ("run0", "run1")) is complete
+    if not complete:
+        with pytest.raises(NotPublished):
+            ledger.require_successful(build)
+
+
 def test_a_killed_build_is_not_published(demo_build: Build, tmp_path: Path) -> None:
     build = _copy(demo_build, tmp_path)
     variables = json.dumps({"microseg__as_of": str(build.manifest["last_event_at"])})

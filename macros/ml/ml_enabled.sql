@@ -4,17 +4,18 @@
 {%- endmacro %}
 
 {#- Whether int_person_features_at_cutoffs can keep its train and holdout rows: every model
-    of the registry (int_ml_models, as the last build left it) is younger than
-    `microseg__ml_retrain_after_days`, so this run retrains nothing and the rows it was
-    trained on stay as they are. Never on a first or full build, or when the setting is 0.
-    The model names are those of microseg.ml (segmentation and ml.propensity.TARGETS). -#}
+    of the registry (source ml.ml_models, as the last training left it) is younger
+    than `microseg__ml_retrain_after_days`, so the next training retrains nothing and the
+    rows it was trained on stay as they are. Never on a first or full build, or when the
+    setting is 0. Looked up, not ref'd: the registry is downstream of this model's
+    inputs. The model names are those of microseg.ml (segmentation and ml.propensity.TARGETS). -#}
 {% macro ml_training_rows_reusable() -%}
     {%- set days = var('microseg__ml_retrain_after_days') | int -%}
     {%- if not execute or flags.FULL_REFRESH or days <= 0 or this is none or load_relation(this) is none -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set registry = adapter.get_relation(
-        database=this.database, schema=this.schema, identifier='int_ml_models') -%}
+        database=target.database, schema=target.schema ~ '_ml', identifier='ml_models') -%}
     {%- if registry is none -%}
         {{ return(false) }}
     {%- endif -%}

@@ -17,6 +17,11 @@ active, so a real Snowflake connection never sees a shim:
 - persist_docs: `comment on` texts get their quotes escaped (fakesnow stores them in a
   quoted literal as they are), and the multi-column `alter table ... alter "c" comment`,
   which sqlglot cannot parse, is answered without being run: column comments are not kept;
+- `alter schema a swap with b` and `alter schema a rename to b` (publication): DuckDB
+  cannot alter schemas, so the shim moves the tables' contents between the schemas in one
+  DuckDB transaction, which has the statement's all-or-nothing effect, not its mechanism;
+- `grant ...` (publication's grants): answered without being run (fakesnow has no roles)
+  and kept in `ISSUED_GRANTS`, so tests can check what was granted, on which schema, when;
 - the hash salt: the project reads it from the secure function
   `<database>.microseg_secrets.hash_salt()` that production creates outside dbt. Each
   connection gets it as a DuckDB macro returning a DuckDB variable, which is set from
@@ -31,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,13 +46,8 @@ import duckdb
 from sqlglot import exp
 
 from microseg.dbt_salt_plugin import SALT_ENV, VARIABLE, set_salt_variable
-from microseg.project import (
-    DbtResult,
-    ensure_hash_salt,
-    parse_cache,
-    project_dir,
-    read_run_results,
-)
+from microseg.project import DbtResult, parse_cache, project_dir, run_dbt
+from microseg.warehouse import Target
 
 TARGET = "fakesnow"
 DATABASE = "microseg"  # the fakesnow target's database in profiles.yml
@@ -67,6 +68,11 @@ _NOT_RUN = [
     r'\s*alter\s+table\s+\S+\s+alter\s+"[^"]+"\s+comment\s',
 ]
 _TIMESTAMP_TYPES = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
+_SWAP = re.compile(r"\s*alter\s+schema\s+(\w+)\s+swap\s+with\s+(\w+)\s*;?\s*$", re.I)
+_RENAME = re.compile(r"\s*alter\s+schema\s+(\w+)\s+rename\s+to\s+(\w+)\s*;?\s*$", re.I)
+_GRANT = re.compile(r"\s*grant\s", re.I)
+# Every grant statement the emulator was sent, in order (cleared by emulated_snowflake()).
+ISSUED_GRANTS: list[str] = []
 # Where macros/privacy/hash_salt.sql (snowflake__hash_salt_sql) reads the salt, per database.
 SALT_SCHEMA, SALT_FUNCTION = "microseg_secrets", "hash_salt"
 
@@ -168,6 +174,51 @@ def _provide_hash_salt(connection: Any) -> None:
         duck.execute(f"reset variable {VARIABLE}")
 
 
+def _move_tables(duck: Any, database: str, moves: list[tuple[str, str]]) -> None:
+    """Each (source, destination) schema's tables become the destination's, in one DuckDB
+    transaction; a destination's own tables go first (they were moved out before). The
+    emptied source schemas are dropped by the caller."""
+    duck.execute("begin")
+    try:
+        for source, destination in moves:
+            tables = [
+                row[0]
+                for row in duck.execute(
+                    "select table_name from duckdb_tables() where lower(database_name) = ? "
+                    "and lower(schema_name) = lower(?)",
+                    [database, source],
+                ).fetchall()
+            ]
+            duck.execute(f"create schema if not exists {database}.{destination}")
+            for table in tables:
+                duck.execute(
+                    f"create or replace table {database}.{destination}.{table} as "
+                    f"select * from {database}.{source}.{table}"
+                )
+                duck.execute(f"drop table {database}.{source}.{table}")
+        duck.execute("commit")
+    except Exception:
+        duck.execute("rollback")
+        raise
+
+
+def _schema_statement(cursor: Any, command: str) -> str | None:
+    """Run a schema swap or rename the emulator's way; the schema it leaves empty, to be
+    dropped, or None for any other statement."""
+    database = cursor._conn.database.lower()
+    if match := _SWAP.match(command):
+        first, second = match.groups()
+        parked = f"{first}__swapping"
+        _move_tables(
+            cursor._duck_conn, database, [(first, parked), (second, first), (parked, second)]
+        )
+        return parked
+    if match := _RENAME.match(command):
+        _move_tables(cursor._duck_conn, database, [match.groups()])
+        return str(match.group(1))
+    return None
+
+
 @contextlib.contextmanager
 def _shims() -> Iterator[None]:
     import fakesnow.transforms
@@ -176,6 +227,17 @@ def _shims() -> Iterator[None]:
 
     original = FakeSnowflakeCursor._transform
     connect = FakeSnowflakeConnection.__init__
+    execute = FakeSnowflakeCursor.execute
+
+    def execute_statement(
+        self: FakeSnowflakeCursor, command: str, *args: Any, **kwargs: Any
+    ) -> FakeSnowflakeCursor:
+        if _GRANT.match(command):
+            ISSUED_GRANTS.append(" ".join(command.split()))
+            return execute(self, "select 'Statement executed successfully.' as status")
+        if emptied := _schema_statement(self, command):
+            return execute(self, f"drop schema if exists {emptied} cascade")
+        return execute(self, command, *args, **kwargs)
 
     def init(self: FakeSnowflakeConnection, *args: Any, **kwargs: Any) -> None:
         connect(self, *args, **kwargs)
@@ -194,6 +256,7 @@ def _shims() -> Iterator[None]:
     with (
         mock.patch.object(FakeSnowflakeConnection, "__init__", init),
         mock.patch.object(FakeSnowflakeCursor, "_transform", transform),
+        mock.patch.object(FakeSnowflakeCursor, "execute", execute_statement),
         mock.patch.object(fakesnow.transforms, "merge", merge),
         mock.patch.object(
             fakesnow.transforms, "to_timestamp", _keep_try_cast(fakesnow.transforms.to_timestamp)
@@ -212,6 +275,7 @@ def emulated_snowflake() -> Iterator[Any]:
     import fakesnow
     import snowflake.connector
 
+    ISSUED_GRANTS.clear()
     with fakesnow.patch(nop_regexes=_NOT_RUN), _shims():
         connection = snowflake.connector.connect(database=DATABASE, schema="raw")
         try:
@@ -259,29 +323,25 @@ def _invoke(args: list[str], target: str, target_path: Path, variables: dict) ->
         )  # fmt: skip
 
 
-# fakesnow runs SQL only, so the emulated builds (and the DuckDB builds compared with them)
-# leave out the dbt Python models.
-EMULATED_VARS = {"microseg__ml_enabled": False}
-
-
 def run_dbt_emulated(
     args: list[str],
     *,
-    target_path: Path,
+    work_dir: Path,
     as_of: str = "now",
     target: str = TARGET,
     extra_vars: dict | None = None,
 ) -> DbtResult:
-    """One dbt command in-process against the emulated Snowflake (inside `emulated_snowflake`).
+    """One dbt command against the emulated Snowflake (inside `emulated_snowflake`), as
+    microseg runs it (a whole build in two phases around `microseg train`); dbt's files go
+    to `work_dir/target`.
 
     `target` may be `snowflake`, the production target: fakesnow answers its connection too.
-    The machine-learning models are off: fakesnow cannot run dbt Python models.
     """
-    (target_path / "run_results.json").unlink(missing_ok=True)
-    ensure_hash_salt()
-    variables = {"microseg__as_of": as_of, **EMULATED_VARS, **(extra_vars or {})}
-    result = _invoke(args, target, target_path, variables)
-    return read_run_results(target_path / "run_results.json", bool(result.success))
+    import snowflake.connector
+
+    if not isinstance(snowflake.connector.connect, mock.Mock):
+        raise RuntimeError("not inside emulated_snowflake(): dbt would connect to Snowflake")
+    return run_dbt(args, as_of=as_of, extra_vars=extra_vars, target=Target(target, folder=work_dir))
 
 
 def compile_inline(sql: str, *, target_path: Path, target: str = TARGET) -> str:

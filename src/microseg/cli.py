@@ -1,4 +1,5 @@
-"""microseg: generate demo data, build the dbt project on DuckDB and report on it."""
+"""microseg: generate demo data, build the dbt project on DuckDB or Snowflake, gate,
+publish and export it, and report on it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from microseg.project import (
     run_dbt,
 )
 from microseg.summary import render
+from microseg.warehouse import Target, WarehouseError, connect
+from microseg.warehouse import target as warehouse_target
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -27,6 +30,11 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 def _db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else build_dir() / "microseg.duckdb"
+
+
+def _target(args: argparse.Namespace) -> Target:
+    """--target (else MICROSEG_TARGET, else the DuckDB file of --db)."""
+    return warehouse_target(getattr(args, "target", None), _db_path(args))
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -69,7 +77,7 @@ def _generate(args: argparse.Namespace) -> bool:
 
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    data_dir, db_path = _data_dir(args), _db_path(args)
+    data_dir, chosen = _data_dir(args), _target(args)
     dbt_args = ["build", *(["--full-refresh"] if args.full_refresh else [])]
     if args.skip_unit_tests:
         dbt_args += SKIP_UNIT_TESTS
@@ -79,7 +87,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     from microseg.rules import check_project
 
     check_project(project_dir(), {"microseg__as_of": args.as_of, **event_source})  # config first
-    if args.event_source in (None, "contract"):
+    # On a warehouse the raw tables are already loaded; on DuckDB they are files to check.
+    if chosen.kind == "duckdb" and args.event_source in (None, "contract"):
         from microseg.preflight import check_events
 
         checked = check_events(data_dir)
@@ -88,34 +97,59 @@ def cmd_build(args: argparse.Namespace) -> int:
             print("microseg build: stopped before dbt; fix the events file as said above")
             return 1
     result = run_dbt(
-        dbt_args, data_dir=data_dir, db_path=db_path, as_of=args.as_of, extra_vars=event_source
+        dbt_args,
+        data_dir=data_dir if chosen.kind == "duckdb" else None,
+        as_of=args.as_of,
+        extra_vars=event_source,
+        target=chosen,
     )
-    print(render(db_path, result, time.perf_counter() - started, "microseg build"))
-    if db_path.exists():
-        _redo_exports_after_erasure(db_path)
+    where = chosen.db_path or chosen
+    print(render(where, result, time.perf_counter() - started, f"microseg build ({chosen.label})"))
+    if chosen.kind != "duckdb" or (chosen.db_path and chosen.db_path.exists()):
+        _redo_exports_after_erasure(chosen)
     return 0 if result.success else 1
 
 
-def _redo_exports_after_erasure(db_path: Path) -> None:
+def _redo_exports_after_erasure(chosen: Target) -> None:
     """Files exported before someone was erased are written again without them."""
     from microseg import ledger
     from microseg.export import NothingPublished, export
 
-    for folder, file_format, files in ledger.exports_to_redo(db_path):
+    with connect(chosen, read_only=True) as warehouse:
+        redo = ledger.exports_to_redo(warehouse)
+    for folder, file_format, files in redo:
         for relative in files:
             (folder / relative).unlink(missing_ok=True)
         try:
-            written = export(db_path, folder, file_format)
+            written = export(chosen, folder, file_format)
         except NothingPublished:
             written = {}
-        ledger.record_export(db_path, folder, file_format, sorted(written))
+        with connect(chosen) as warehouse:
+            ledger.record_export(warehouse, folder, file_format, sorted(written))
         print(f"erasure: rewrote {len(written)} exported files in {folder} without erased persons")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Fit the models that are due on the last build's features (microseg.ml.training)."""
+    from microseg.ml.training import train
+
+    chosen = _target(args)
+    manifest = chosen.work_dir / "target" / "manifest.json"
+    if not manifest.exists():
+        print(f"nothing to train on: no build of {chosen.label} here; run `microseg build`")
+        return 1
+    with connect(chosen) as warehouse:
+        report = train(warehouse, manifest)
+    print(report.line())
+    if report.trained:
+        print("the next `microseg build` scores with them")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """generate (once) -> dbt build -> validate -> publish; stops at the first failure."""
     started = time.perf_counter()
-    args.reuse = True
+    args.reuse, args.target = True, "dev"  # the demo is the embedded DuckDB default
     # New raw files replace the old ones rather than append to them: rebuild from scratch.
     args.full_refresh = _generate(args) or args.full_refresh
     status, done = 1, []
@@ -134,9 +168,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    db_path = _db_path(args)
-    result = read_run_results(db_path.parent / "target" / "run_results.json", True)
-    print(render(db_path, result, 0.0, "microseg summary of the last build"))
+    chosen = _target(args)
+    result = read_run_results(chosen.work_dir / "target" / "run_results.json", True)
+    where = chosen.db_path or chosen
+    print(render(where, result, 0.0, f"microseg summary of the last build ({chosen.label})"))
     return 0
 
 
@@ -144,9 +179,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from microseg.ledger import NotPublishable
     from microseg.validate import render, validate
 
-    out_dir = _db_path(args).parent
+    chosen = _target(args)
+    out_dir = chosen.work_dir
     try:
-        passed, outcomes, seconds = validate(_db_path(args), out_dir)
+        passed, outcomes, seconds = validate(chosen, out_dir)
     except NotPublishable as reason:
         print(f"NOT validated: {reason}")
         return 1
@@ -156,30 +192,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from microseg.publish import PUBLISHED_SCHEMA, NotPublished, publish
+    from microseg.publish import NotPublished, publish
 
-    db_path = _db_path(args)
+    chosen = _target(args)
+    published = chosen.layer("published")
     try:
-        tables = publish(db_path)
+        tables = publish(chosen)
     except NotPublished as reason:
-        print(f"NOT published ({reason}); {PUBLISHED_SCHEMA} keeps the previous version")
+        print(f"NOT published ({reason}); {published} keeps the previous version")
         return 1
-    print(f"published {len(tables)} public marts to {PUBLISHED_SCHEMA}: {', '.join(tables)}")
+    print(f"published {len(tables)} public marts to {published}: {', '.join(tables)}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from microseg.export import NothingPublished, export
+    from microseg.ledger import record_export
 
+    chosen = _target(args)
     out_dir = Path(args.out) if args.out else build_dir() / "export"
     try:
-        written = export(_db_path(args), out_dir, args.format)
+        written = export(chosen, out_dir, args.format)
     except NothingPublished as reason:
         print(f"nothing exported: {reason}")
         return 1
-    from microseg.ledger import record_export
-
-    record_export(_db_path(args), out_dir, args.format, sorted(written))
+    with connect(chosen) as warehouse:
+        record_export(warehouse, out_dir, args.format, sorted(written))
     for relative, rows in written.items():
         print(f"{rows:>10,}  {out_dir / relative}")
     print(f"exported {len(written)} files to {out_dir}")
@@ -217,9 +255,17 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="microseg", description=__doc__)
     commands = main.add_subparsers(dest="command", required=True)
 
-    def data_options(command: argparse.ArgumentParser) -> None:
+    def data_options(command: argparse.ArgumentParser, targets: bool = True) -> None:
         command.add_argument("--data-dir", help="Parquet input folder (default build/data/demo)")
         command.add_argument("--db", help="DuckDB file (default build/microseg.duckdb)")
+        if targets:
+            command.add_argument(
+                "--target",
+                choices=["dev", "snowflake", "fakesnow"],
+                help="the profiles.yml target: dev (the DuckDB file, default), snowflake "
+                "(credentials from SNOWFLAKE_* variables), fakesnow (emulated, tests only); "
+                "default MICROSEG_TARGET, else dev",
+            )
 
     def generator_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--events", type=int, default=1_000_000, help="about this many")
@@ -249,10 +295,12 @@ def parser() -> argparse.ArgumentParser:
 
     generate_cmd = commands.add_parser("generate", help="write demo data as Parquet")
     generator_options(generate_cmd)
-    data_options(generate_cmd)
+    data_options(generate_cmd, targets=False)
     generate_cmd.set_defaults(func=cmd_generate)
 
-    build_cmd = commands.add_parser("build", help="dbt build on DuckDB, then a summary")
+    build_cmd = commands.add_parser(
+        "build", help="dbt build (with `microseg train` between its two phases), then a summary"
+    )
     data_options(build_cmd)
     build_options(build_cmd)
     build_cmd.set_defaults(func=cmd_build)
@@ -261,9 +309,15 @@ def parser() -> argparse.ArgumentParser:
         "demo", help="the main job: generate (once), build, validate, publish"
     )
     generator_options(demo_cmd)
-    data_options(demo_cmd)
+    data_options(demo_cmd, targets=False)
     build_options(demo_cmd)
     demo_cmd.set_defaults(func=cmd_demo)
+
+    train_cmd = commands.add_parser(
+        "train", help="fit the ML models that are due on the last build (build does it too)"
+    )
+    data_options(train_cmd)
+    train_cmd.set_defaults(func=cmd_train)
 
     summary_cmd = commands.add_parser("summary", help="summarise the last build")
     data_options(summary_cmd)
@@ -314,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(args.func(args))
-    except CatalogueError as refused:  # a segment catalogue (or export) refused: one line
+    except (CatalogueError, WarehouseError) as refused:  # refused on its input: one line
         print(f"microseg {args.command}: {refused}", file=sys.stderr)
         return 1
 

@@ -10,6 +10,9 @@ from typing import Any
 import yaml
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+# `microseg build` builds in two phases around `microseg train`: everything but the model
+# registry's descendants, then those (microseg.ledger.ML_PHASES: together one build).
+ML_PHASE_SELECTOR = "source:ml+"
 
 
 def project_dir() -> Path:

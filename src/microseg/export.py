@@ -6,9 +6,9 @@ from pathlib import Path
 
 import duckdb
 
-from microseg.db import scalar
 from microseg.publish import PUBLISHED_SCHEMA as PUBLISHED_SCHEMA
 from microseg.rules import KEY_PATTERN, CatalogueError
+from microseg.warehouse import Target, connect, target
 
 SYNC_TABLES = ("sync_email_audiences", "sync_ad_audiences", "sync_crm_traits")
 # Per-segment upload lists: table, the columns a destination takes, and the list folder.
@@ -31,39 +31,43 @@ class UnsafeExport(CatalogueError):
 
 
 def export(
-    db_path: Path, out_dir: Path, file_format: str = "csv", schema: str = PUBLISHED_SCHEMA
+    where: Path | Target, out_dir: Path, file_format: str = "csv", schema: str | None = None
 ) -> dict[str, int]:
     """Write every sync table whole, plus one list per segment without holdout members.
 
-    Reads the published copies unless told otherwise. Returns rows written per file,
-    relative to out_dir. Writes nothing outside out_dir: a segment key that is not a valid
-    key (microseg.rules.KEY_PATTERN) or a path resolving elsewhere raises UnsafeExport.
+    Reads the published copies (of a DuckDB file or a target's warehouse) unless told
+    otherwise; the rows are fetched and written locally, so files look the same from every
+    warehouse. Returns rows written per file, relative to out_dir. Writes nothing outside
+    out_dir: a segment key that is not a valid key (microseg.rules.KEY_PATTERN) or a path
+    resolving elsewhere raises UnsafeExport.
     """
+    chosen = where if isinstance(where, Target) else target("dev", where)
     options = "(format csv, header)" if file_format == "csv" else "(format parquet)"
     written: dict[str, int] = {}
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        schemas = {
-            row[0] for row in con.execute("select schema_name from duckdb_schemas()").fetchall()
-        }
-        if schema not in schemas:
-            raise NothingPublished(f"{db_path} has no schema {schema}: run `microseg publish`")
+    with connect(chosen, read_only=True) as warehouse:
+        schema = schema or chosen.layer("published")
+        if not warehouse.has_schema(schema):
+            raise NothingPublished(f"{chosen.label} has no schema {schema}: run `microseg publish`")
 
         root = out_dir.resolve()
+        local = duckdb.connect()
 
         def write(query: str, relative: str, parameters: list[str] | None = None) -> None:
             path = (root / relative).resolve()
             if not path.is_relative_to(root):
                 raise UnsafeExport(f"refusing to write {relative}: it resolves outside {root}")
             path.parent.mkdir(parents=True, exist_ok=True)
-            target = str(path).replace("'", "''")
-            con.execute(f"copy ({query}) to '{target}' {options}", parameters)
-            written[relative] = scalar(con, f"select count(*) from ({query})", parameters)
+            rows = warehouse.frame(query, parameters)
+            local.register("rows_to_write", rows)
+            target_file = str(path).replace("'", "''")
+            local.execute(f"copy rows_to_write to '{target_file}' {options}")
+            local.unregister("rows_to_write")
+            written[relative] = len(rows)
 
         # Every segment key names a file: check them all before writing anything.
         lists: list[tuple[str, str, str, str]] = []
         for table, columns, folder in SEGMENT_LISTS:
-            segments = con.execute(
+            segments = warehouse.execute(
                 f"select distinct segment_key from {schema}.{table} order by 1"
             ).fetchall()
             for (segment,) in segments:
@@ -82,6 +86,4 @@ def export(
                 f"{folder}/{segment}.{file_format}",
                 [segment],
             )
-    finally:
-        con.close()
     return written

@@ -9,13 +9,18 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from microseg.dbt_project import ML_PHASE_SELECTOR
 from microseg.dbt_project import PACKAGE_ROOT as PACKAGE_ROOT
 from microseg.dbt_project import build_dir as build_dir
 from microseg.dbt_project import project_dir as project_dir
 from microseg.dbt_project import project_vars as project_vars
+
+if TYPE_CHECKING:
+    from microseg.warehouse import Target
 
 # dbt's unit tests check the SQL on fixtures, not the data: scheduled builds may leave them
 # out (the ledger still counts such a build as complete, microseg.ledger.WITHOUT_UNIT_TESTS).
@@ -31,51 +36,112 @@ class DbtResult:
     timings: dict[str, float] = field(default_factory=dict)  # node name -> seconds
 
 
+# Options that narrow a dbt command to part of the project.
+_SELECTING = ("--select", "-s", "--exclude", "--selector", "--resource-type", "--resource-types")
+FIRST_PHASE_RESULTS = "run_results_first_phase.json"
+TRAINING_REPORT = "ml_training.json"  # what `microseg train` did between the phases
+
+
 def run_dbt(
     args: list[str],
     *,
-    data_dir: Path,
-    db_path: Path,
+    data_dir: Path | None = None,
+    db_path: Path | None = None,
     as_of: str = "data",
     extra_vars: dict | None = None,
+    target: Target | None = None,
 ) -> DbtResult:
-    """Run one dbt command in-process on DuckDB with the given data and database."""
-    from dbt.cli.main import dbtRunner
+    """Run one dbt command in-process on the target (default: DuckDB at db_path).
 
+    A whole-project `build` with the ML models on runs as `microseg build` does: every
+    model but the registry's descendants, then `microseg train`, then those descendants
+    (microseg.ledger.ML_PHASES), so that this build's scores use models fitted on this
+    build's features. The result covers both phases.
+    """
     from microseg.rules import check_project
+    from microseg.warehouse import target as default_target
 
-    root = project_dir()
-    os.environ["MICROSEG_DATA_DIR"] = str(data_dir.resolve())
-    db_path = db_path.resolve()
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    target = target or default_target("dev", db_path)
+    if data_dir is not None:
+        os.environ["MICROSEG_DATA_DIR"] = str(data_dir.resolve())
     ensure_hash_salt()
     variables = {"microseg__as_of": as_of, **(extra_vars or {})}
-    target_path = db_path.parent / "target"
-    (target_path / "run_results.json").unlink(missing_ok=True)
-    check_project(root, variables)  # the segment catalogue, before dbt starts
-    # dbt runs in the database's folder, the profile naming the file alone: the rendered
-    # profile is part of what a saved parse must match, so every folder can reuse one.
-    os.environ["MICROSEG_DUCKDB_PATH"] = db_path.name
+    target_path = target.work_dir / "target"
+    for name in ("run_results.json", FIRST_PHASE_RESULTS, TRAINING_REPORT):
+        (target_path / name).unlink(missing_ok=True)
+    check_project(project_dir(), variables)  # the segment catalogue, before dbt starts
+    whole_build = args[:1] == ["build"] and not any(arg in _SELECTING for arg in args)
+    if not (whole_build and str(variables.get("microseg__ml_enabled", True)).lower() != "false"):
+        return _invoke(args, target, target_path, variables)
+    first = _invoke([*args, "--exclude", ML_PHASE_SELECTOR], target, target_path, variables)
+    if not first.success:
+        first.failures.append(("microseg train", "skipped", "the first phase of the build failed"))
+        return first
+    (target_path / "run_results.json").replace(target_path / FIRST_PHASE_RESULTS)
+    from microseg.ml.training import train
+    from microseg.warehouse import connect
+
+    try:
+        with connect(target) as warehouse:
+            report = train(warehouse, target_path / "manifest.json")
+    except Exception as error:  # the registry's descendants are not built: partial, refused
+        reason = " ".join(str(error).split())[:300]
+        first.success = False
+        first.failures.append(("microseg train", "error", f"{type(error).__name__}: {reason}"))
+        return first
+    print(report.line(), flush=True)
+    (target_path / TRAINING_REPORT).write_text(json.dumps(asdict(report)))
+    second = _invoke([*args, "--select", ML_PHASE_SELECTOR], target, target_path, variables)
+    return _merged(first, second, report.seconds)
+
+
+def _invoke(args: list[str], target: Target, target_path: Path, variables: dict) -> DbtResult:
+    from dbt.cli.main import dbtRunner
+
+    root = project_dir()
+    target_path.mkdir(parents=True, exist_ok=True)
+    options = ["--target", target.name]
+    folder = target.work_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    if target.db_path is not None:
+        # dbt runs in the database's folder, the profile naming the file alone: the rendered
+        # profile is part of what a saved parse must match, so every folder can reuse one.
+        os.environ["MICROSEG_DUCKDB_PATH"] = target.db_path.name
     with (
-        contextlib.chdir(db_path.parent),
-        parse_cache(target_path, variables, os.environ.get("MICROSEG_TARGET", "")),
+        contextlib.chdir(folder),
+        parse_cache(target_path, variables, target.name),
     ):
         result = dbtRunner().invoke(
             [
                 *args,
+                *options,
                 "--project-dir", str(root),
                 "--profiles-dir", str(root),
                 "--target-path", str(target_path),
                 "--vars", json.dumps(variables),
             ]
         )  # fmt: skip
-    os.environ["MICROSEG_DUCKDB_PATH"] = str(db_path)
-    _release_duckdb()
-    outcome = read_run_results(target_path / "run_results.json", bool(result.success))
+    if target.db_path is not None:
+        os.environ["MICROSEG_DUCKDB_PATH"] = str(target.db_path.resolve())
+        _release_duckdb()
+    outcome = _read_one(target_path / "run_results.json", bool(result.success))
     if result.exception is not None:  # e.g. a hook stopped the run: say why, in one line
         reason = " ".join(str(result.exception).split())
         outcome.failures.insert(0, ("dbt", "error", reason))
     return outcome
+
+
+def _merged(first: DbtResult, second: DbtResult, training_seconds: float) -> DbtResult:
+    counts = dict(first.counts)
+    for status, number in second.counts.items():
+        counts[status] = counts.get(status, 0) + number
+    return DbtResult(
+        success=first.success and second.success,
+        seconds=first.seconds + training_seconds + second.seconds,
+        counts=counts,
+        failures=first.failures + second.failures,
+        timings=first.timings | {"microseg train": training_seconds} | second.timings,
+    )
 
 
 @contextlib.contextmanager
@@ -158,6 +224,14 @@ def _release_duckdb() -> None:
 
 
 def read_run_results(path: Path, success: bool) -> DbtResult:
+    """A run's results; with the first phase's beside it (run_dbt), both phases'."""
+    first = path.with_name(FIRST_PHASE_RESULTS)
+    if path.exists() and first.exists():
+        return _merged(_read_one(first, True), _read_one(path, success), 0.0)
+    return _read_one(path, success)
+
+
+def _read_one(path: Path, success: bool) -> DbtResult:
     if not path.exists():
         return DbtResult(
             success=success,
@@ -172,6 +246,8 @@ def read_run_results(path: Path, success: bool) -> DbtResult:
         name = node["unique_id"].split(".", 2)[-1]
         outcome.timings[name] = node.get("execution_time") or 0.0
         if status in ("error", "fail", "warn", "runtime error"):
-            message = (node.get("message") or "").strip().splitlines()
-            outcome.failures.append((name, status, message[0] if message else ""))
+            # dbt's first line names the error's kind and node; the second says what it is.
+            lines = [line.strip() for line in (node.get("message") or "").splitlines()]
+            message = " ".join([line for line in lines if line][:2])
+            outcome.failures.append((name, status, message))
     return outcome

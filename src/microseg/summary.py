@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
-
 from microseg.db import scalar
 from microseg.project import DbtResult
+from microseg.warehouse import Target, Warehouse, connect, target
 
 LAYERS = (
     ("staging", "stg_tracking__events"),
@@ -29,14 +28,24 @@ TRIAGED = (
 )
 
 
-def _relations(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def _open(where: Path | Target) -> Warehouse:
+    return connect(where if isinstance(where, Target) else target("dev", where), read_only=True)
+
+
+def _relations(con: Warehouse) -> dict[str, str]:
+    """Table name -> schema.table of what the build wrote (not the published copies)."""
+    published = con.target.layer("published").lower()
     rows = con.execute("select table_name, table_schema from information_schema.tables").fetchall()
-    return {name: f'"{schema}"."{name}"' for name, schema in rows}
+    return {
+        str(name).lower(): f"{schema}.{name}"
+        for name, schema in rows
+        if not str(schema).lower().startswith(published)
+    }
 
 
-def staging_counts(db_path: Path) -> dict[str, dict[str, int]]:
+def staging_counts(where: Path | Target) -> dict[str, dict[str, int]]:
     """Per source: raw, clean, duplicate and quarantined rows by reason."""
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = _open(where)
     try:
         relations = _relations(con)
         counts: dict[str, dict[str, int]] = {}
@@ -72,10 +81,10 @@ def staging_counts(db_path: Path) -> dict[str, dict[str, int]]:
         con.close()
 
 
-def segment_rows(db_path: Path) -> list[tuple]:
+def segment_rows(where: Path | Target) -> list[tuple]:
     """dim_segments by priority: key, parent, members, share, primaries, conversion,
     revenue per person, and why a segment is not activated (empty when it is)."""
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = _open(where)
     try:
         relations = _relations(con)
         if "dim_segments" not in relations:
@@ -109,10 +118,10 @@ def render_segments(rows: list[tuple]) -> list[str]:
     return lines
 
 
-def ml_lines(db_path: Path) -> list[str]:
+def ml_lines(where: Path | Target) -> list[str]:
     """The clusters (label, size, silhouette), the propensity models' held-out quality, and
     every skipped model with the reason it was skipped."""
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = _open(where)
     try:
         relations = _relations(con)
         if "fct_ml_model_quality" not in relations:
@@ -137,7 +146,9 @@ def ml_lines(db_path: Path) -> list[str]:
                 max(case when metric = 'positive_rate' then value end)
             from {relations["fct_ml_model_quality"]}
             where metric_group = 'summary' and model_name != 'segmentation'
-            group by 1 order by 1 desc
+            group by 1
+            having max(case when metric = 'roc_auc' then value end) is not null
+            order by 1 desc
             """
         ).fetchall()
         columns = {
@@ -191,9 +202,9 @@ CLOCK_SOURCES = {
 }
 
 
-def clock_line(db_path: Path) -> str | None:
+def clock_line(where: Path | Target) -> str | None:
     """The as-of clock the last build used, and where it came from."""
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = _open(where)
     try:
         relations = _relations(con)
         if "base_tracking__events" not in relations:
@@ -224,9 +235,9 @@ def clock_line(db_path: Path) -> str | None:
     return f"clock: {clock} ({source})"
 
 
-def unmapped_lines(db_path: Path, top: int = 10) -> list[str]:
+def unmapped_lines(where: Path | Target, top: int = 10) -> list[str]:
     """The most frequent unknown event names and unmatched categories, with the fix."""
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = _open(where)
     try:
         relations = _relations(con)
         if "fct_unmapped_values" not in relations:
@@ -260,15 +271,16 @@ def unmapped_lines(db_path: Path, top: int = 10) -> list[str]:
     return lines
 
 
-def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) -> str:
+def render(where: Path | Target, result: DbtResult, wall_seconds: float, title: str) -> str:
     lines = [f"== {title} =="]
     status = "succeeded" if result.success else "FAILED"
     nodes = ", ".join(f"{count} {name}" for name, count in sorted(result.counts.items()))
     lines.append(f"dbt build {status} in {result.seconds:.1f} s ({nodes})")
-    if db_path.exists() and result.counts and (clock := clock_line(db_path)):
+    built = not isinstance(where, Path) or where.exists()
+    if built and result.counts and (clock := clock_line(where)):
         lines.append(clock)
-    if db_path.exists() and result.counts:
-        counts = staging_counts(db_path)
+    if built and result.counts:
+        counts = staging_counts(where)
         layers = counts.pop("layers")
         lines.append("")
         lines.extend(f"{name:<40} {rows:>12,}" for name, rows in layers.items())
@@ -291,15 +303,15 @@ def render(db_path: Path, result: DbtResult, wall_seconds: float, title: str) ->
             lines.append("")
             lines.append("quarantined by reason:")
             lines.extend(f"  {source:<10} {reason:<22} {n:>10,}" for source, reason, n in reasons)
-        if unmapped := unmapped_lines(db_path):
+        if unmapped := unmapped_lines(where):
             lines.append("")
             lines.extend(unmapped)
         if "bot" in counts.get("events", {}):
             lines.append(f"bot events kept in staging, flagged is_bot: {counts['events']['bot']:,}")
-        if segments := segment_rows(db_path):
+        if segments := segment_rows(where):
             lines.append("")
             lines.extend(render_segments(segments))
-        if machine_learned := ml_lines(db_path):
+        if machine_learned := ml_lines(where):
             lines.append("")
             lines.extend(machine_learned)
     if result.failures:

@@ -53,11 +53,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import yaml
 
 from microseg import ledger
 from microseg.project import project_dir, project_vars
+from microseg.warehouse import DB_ERRORS, EMULATED_DATABASE, Target, connect, target
 
 # Spec keys that are not GX arguments.
 SKIPPED_KEYS = {"expectation", "threshold", "segment", "if_not_evaluable", "explain"}
@@ -68,6 +68,8 @@ DERIVED_MISSING = {
     "latest_allowed_time": "no as-of clock (dim_persons is empty and the build recorded none)",
     "segment_member_total": "dim_segments is not in the build",
 }
+# What an explanation may run into: a warehouse error or a table the build lacks.
+EXPLAIN_ERRORS: tuple[type[Exception], ...] = (*DB_ERRORS, KeyError)
 STATUS_ORDER = ("fail", "not_evaluable", "warn", "withheld", "pass")
 UNMAPPED_FIX = "map them in seeds/event_type_mapping.csv"
 
@@ -101,7 +103,7 @@ class _Check:
     not_evaluable: str = ""  # known before GX runs
 
 
-def _scalar(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> Any:
+def _scalar(con: Any, query: str, params: list | None = None) -> Any:
     row = con.execute(query, params or []).fetchone()
     return row[0] if row else None
 
@@ -115,9 +117,7 @@ def _timestamp(value: Any) -> datetime | None:
         return None  # 'now', 'data' or nothing
 
 
-def _derived_values(
-    con: duckdb.DuckDBPyConnection, relations: dict[str, str], build: ledger.Build
-) -> dict:
+def _derived_values(con: Any, relations: dict[str, str], build: ledger.Build) -> dict:
     """Numbers whose home is elsewhere: dbt vars, seeds, the build itself (None when the
     build cannot tell; the expectations using them are then not evaluable)."""
     variables = project_vars()
@@ -172,7 +172,7 @@ def _threshold_name(spec: dict) -> str | None:
     return names[0] if names else None
 
 
-def _segment_rows(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
+def _segment_rows(con: Any, relation: str) -> list[tuple]:
     """(segment_key, min_size, max_share, status_reason) of every segment but the fallback."""
     columns = {row[0] for row in con.execute(f"select * from {relation} limit 0").description}
     reason = "status_reason" if "status_reason" in columns else "null"
@@ -182,9 +182,7 @@ def _segment_rows(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
     ).fetchall()
 
 
-def _expectation_specs(
-    suite: dict, con: duckdb.DuckDBPyConnection, relations: dict[str, str]
-) -> list[dict]:
+def _expectation_specs(suite: dict, con: Any, relations: dict[str, str]) -> list[dict]:
     """The suite's expectations, with per-segment ones expanded from dim_segments."""
     specs = [dict(spec) for spec in suite.get("expectations", [])]
     if templates := suite.get("for_each_segment"):
@@ -231,7 +229,10 @@ def _observed_text(result: dict) -> str:
         value = result["observed_value"]
         return f"{value:.4g}" if isinstance(value, float) else str(value)
     if result.get("unexpected_percent") is not None:
-        return f"{result['unexpected_percent']:.3g}% unexpected ({result.get('unexpected_count')})"
+        count = result.get("unexpected_count")
+        if isinstance(count, float) and count.is_integer():
+            count = int(count)  # a count, whatever type the warehouse's SQL gave it
+        return f"{result['unexpected_percent']:.3g}% unexpected ({count})"
     return "no result"
 
 
@@ -260,7 +261,7 @@ def _batch_query(suite: dict, relations: dict[str, str]) -> str:
     return suite.get("query", "select * from {relation}").format(relation=relation, **relations)
 
 
-def _empty_reason(con: duckdb.DuckDBPyConnection, suite: dict, relations: dict[str, str]) -> str:
+def _empty_reason(con: Any, suite: dict, relations: dict[str, str]) -> str:
     """Why a suite's batch has no rows: its own `if_empty` text, else "table is empty"."""
     rule = suite.get("if_empty")
     if not rule:
@@ -277,7 +278,7 @@ def _empty_reason(con: duckdb.DuckDBPyConnection, suite: dict, relations: dict[s
 
 
 def _precheck(
-    con: duckdb.DuckDBPyConnection,
+    con: Any,
     suite: dict,
     checks: list[_Check],
     relations: dict[str, str],
@@ -286,7 +287,7 @@ def _precheck(
     query = _batch_query(suite, relations)
     try:
         rows = _scalar(con, f"select count(*) from ({query}) as batch")
-    except duckdb.Error as error:
+    except DB_ERRORS as error:
         for check in checks:
             check.not_evaluable = check.not_evaluable or f"error: {_first_line(str(error))}"
         return
@@ -308,14 +309,14 @@ def _precheck(
             values = _scalar(
                 con, f'select count("{spec["column"]}") from ({query}) as batch {condition}', params
             )
-        except duckdb.Error as error:
+        except DB_ERRORS as error:
             check.not_evaluable = f"error: {_first_line(str(error))}"
             continue
         if not values:
             check.not_evaluable = "column has no values"
 
 
-def _raw_event_triage(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> str:
+def _raw_event_triage(con: Any, relations: dict[str, str]) -> str:
     """Shares of clean, quarantined and duplicate raw events, the main quarantine reasons,
     and the top unknown event names (fct_unmapped_values when the build has it)."""
     relation = relations["base_tracking__events"]
@@ -349,9 +350,7 @@ def _raw_event_triage(con: duckdb.DuckDBPyConnection, relations: dict[str, str])
     return text
 
 
-def _unknown_event_names(
-    con: duckdb.DuckDBPyConnection, relations: dict[str, str]
-) -> tuple[list[tuple[str, int]], str]:
+def _unknown_event_names(con: Any, relations: dict[str, str]) -> tuple[list[tuple[str, int]], str]:
     """(raw name, rows) of unknown event names, most frequent first, and the fix."""
     if "fct_unmapped_values" in relations:
         try:
@@ -362,7 +361,7 @@ def _unknown_event_names(
             fixes = [fix for _, _, fix in rows if fix]
             names = [(name or "(no name)", int(count)) for name, count, _ in rows]
             return names, fixes[0] if fixes else UNMAPPED_FIX
-        except duckdb.Error:
+        except DB_ERRORS:
             pass  # an older shape of the mart: read the quarantine instead
     rows = con.execute(
         "select coalesce(event_name, '(no name)'), count(*) "
@@ -372,14 +371,14 @@ def _unknown_event_names(
     return [(name, int(count)) for name, count in rows], UNMAPPED_FIX
 
 
-EXPLAINERS: dict[str, Callable[[duckdb.DuckDBPyConnection, dict[str, str]], str]] = {
+EXPLAINERS: dict[str, Callable[[Any, dict[str, str]], str]] = {
     "raw_event_triage": _raw_event_triage,
 }
 
 
 def _plan(
     suites: dict[str, dict],
-    con: duckdb.DuckDBPyConnection,
+    con: Any,
     relations: dict[str, str],
     values: dict[str, Any],
     thresholds: dict[str, dict],
@@ -474,7 +473,7 @@ def _judge(check: _Check, item: Any) -> Outcome:
 def _explain(
     outcomes: list[Outcome],
     checks: list[_Check],
-    con: duckdb.DuckDBPyConnection,
+    con: Any,
     relations: dict[str, str],
 ) -> None:
     """One message per cause: the first failing expectation with `explain` says why, the
@@ -490,7 +489,7 @@ def _explain(
             continue
         try:
             outcome.reason = EXPLAINERS[explainer](con, relations)
-        except (duckdb.Error, KeyError) as error:
+        except EXPLAIN_ERRORS as error:
             outcome.reason = f"no explanation ({_first_line(str(error))})"
         first[(check.suite, explainer)] = outcome
 
@@ -577,8 +576,9 @@ def _run_checkpoint(context: Any, checkpoint: Any, definitions: list[Any]) -> di
     return results
 
 
-def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
-    """Run every suite on the latest build; True when no outcome blocks (module docstring).
+def validate(where: Path | Target, out_dir: Path) -> tuple[bool, list[Outcome], float]:
+    """Run every suite on the latest build of a DuckDB file or a target; True when no
+    outcome blocks (module docstring). GX computes every metric in that warehouse.
 
     The verdict goes into the build ledger with a fingerprint of every table the gate
     read and every public mart. Raises ledger.NotPublishable, without validating, when
@@ -590,11 +590,12 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
 
     from microseg.gx_duckdb import release_connections, use_persisted_connection
 
+    chosen = where if isinstance(where, Target) else target("dev", where)
     started = time.perf_counter()
     use_persisted_connection()
     expectations_dir = project_dir() / "expectations"
     thresholds = yaml.safe_load((expectations_dir / "thresholds.yml").read_text())
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = connect(chosen, read_only=True)
     try:
         build = ledger.latest_build(con)
         ledger.require_successful(build)
@@ -614,7 +615,7 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
         gated = {name: relations[name] for name in sorted(judged)}
         try:
             digest = ledger.fingerprint(con, gated)
-        except duckdb.Error as error:
+        except DB_ERRORS as error:
             raise ledger.NotPublishable(
                 f"a table the build recorded cannot be read ({_first_line(str(error))}): "
                 "run `microseg build` again"
@@ -625,12 +626,7 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
     gx_root = out_dir / "gx"
     shutil.rmtree(gx_root, ignore_errors=True)
     context = gx.get_context(mode="file", project_root_dir=str(out_dir))
-    source = context.data_sources.add_sql(
-        name="microseg",
-        # Not read-only: in one process DuckDB shares a database between connections only
-        # when their configuration matches, and `publish` writes right after.
-        connection_string=f"duckdb:///{db_path.resolve()}",
-    )
+    source = context.data_sources.add_sql(name="microseg", connection_string=gx_url(chosen))
     definitions = []
     built: dict[str, Exception] = {}
     for name, suite in suites.items():
@@ -672,7 +668,7 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
         release_connections()
 
     outcomes: list[Outcome] = []
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    with connect(chosen, read_only=True) as con:
         for checks in plan.values():
             judged_here = []
             for check in checks:
@@ -688,7 +684,7 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
             outcomes.extend(judged_here)
     passed = not any(outcome.blocking for outcome in outcomes)
     failed = _blocking_summary(outcomes)
-    with duckdb.connect(str(db_path)) as con:
+    with connect(chosen) as con:
         # Publication fingerprints the tables again, so a later change is caught there.
         if ledger.latest_build(con) != build:
             raise ledger.NotPublishable(
@@ -696,13 +692,38 @@ def validate(db_path: Path, out_dir: Path) -> tuple[bool, list[Outcome], float]:
             )
         ledger.record_verdict(con, build, passed, failed, gated, digest)
     seconds = time.perf_counter() - started
-    _write_results(out_dir / "validation", db_path, build, passed, outcomes, seconds)
+    _write_results(out_dir / "validation", chosen, build, passed, outcomes, seconds)
     return passed, outcomes, seconds
+
+
+def gx_url(chosen: Target) -> str:
+    """GX's SQL datasource for the target. Snowflake's credentials stay `${VARIABLES}`,
+    which GX substitutes from the environment when it connects: the GX project files
+    written beside the build hold no secret."""
+    if chosen.db_path is not None:
+        # Not read-only: in one process DuckDB shares a database between connections only
+        # when their configuration matches, and `publish` writes right after.
+        return f"duckdb:///{chosen.db_path}"
+    if chosen.name == "fakesnow":
+        return f"snowflake://fake:snow@fakesnow/{EMULATED_DATABASE}/{chosen.schema}"
+    import os
+
+    secret = "${SNOWFLAKE_PASSWORD}"
+    query = "warehouse=${SNOWFLAKE_WAREHOUSE}&role=${SNOWFLAKE_ROLE}"
+    if os.environ.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
+        secret = ""
+        query += "&private_key_file=${SNOWFLAKE_PRIVATE_KEY_PATH}"
+        if os.environ.get("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):
+            query += "&private_key_file_pwd=${SNOWFLAKE_PRIVATE_KEY_PASSPHRASE}"
+    user = "${SNOWFLAKE_USER}" + (f":{secret}" if secret else "")
+    return (
+        f"snowflake://{user}@${{SNOWFLAKE_ACCOUNT}}/${{SNOWFLAKE_DATABASE}}/{chosen.schema}?{query}"
+    )
 
 
 def _write_results(
     folder: Path,
-    db_path: Path,
+    chosen: Target,
     build: ledger.Build,
     passed: bool,
     outcomes: list[Outcome],
@@ -715,7 +736,7 @@ def _write_results(
             {
                 "passed": passed,
                 "seconds": round(seconds, 2),
-                "database": str(db_path.resolve()),
+                "database": chosen.label,
                 "dbt_invocation_id": build.invocation_id,
                 "blocking": _blocking_summary(outcomes),
                 "withheld_segments": withheld_segments(outcomes),

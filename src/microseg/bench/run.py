@@ -29,7 +29,14 @@ from microseg.bench.baseline import (
 )
 from microseg.bench.report import render_markdown
 from microseg.db import one_row, scalar
-from microseg.project import SKIP_UNIT_TESTS, project_dir, project_vars, run_dbt
+from microseg.project import (
+    FIRST_PHASE_RESULTS,
+    SKIP_UNIT_TESTS,
+    TRAINING_REPORT,
+    project_dir,
+    project_vars,
+    run_dbt,
+)
 
 # Shares of events (by received_at) in the first build and after the +1% incremental run;
 # the last 0.1% arrives as a micro-batch.
@@ -233,7 +240,12 @@ def _split_batches(full_dir: Path, run_dir: Path, last_event_at: str) -> dict[st
 def _build_stats(target_dir: Path) -> dict[str, dict[str, float]]:
     """Seconds per stage and per model from run_results.json, staged by folder (fqn)."""
     nodes = json.loads((target_dir / "manifest.json").read_text())["nodes"]
-    results = json.loads((target_dir / "run_results.json").read_text())["results"]
+    results = [  # both phases of a build (microseg.project.run_dbt)
+        result
+        for name in (FIRST_PHASE_RESULTS, "run_results.json")
+        if (target_dir / name).exists()
+        for result in json.loads((target_dir / name).read_text())["results"]
+    ]
     stages: dict[str, float] = {}
     models: dict[str, float] = {}
     for result in results:
@@ -253,6 +265,10 @@ def _build_stats(target_dir: Path) -> dict[str, dict[str, float]]:
         stages[stage] = stages.get(stage, 0.0) + seconds
         if kind in ("model", "seed", "snapshot"):
             models[unique_id.split(".", 2)[-1]] = round(seconds, 3)
+    if (training := target_dir / TRAINING_REPORT).exists():
+        seconds = json.loads(training.read_text())["seconds"]
+        stages["ml"] = stages.get("ml", 0.0) + seconds
+        models["microseg train"] = round(seconds, 3)
     return {"stages": {k: round(v, 3) for k, v in stages.items()}, "models": models}
 
 
@@ -344,9 +360,8 @@ def run_bench(events: int, seed: int, out_dir: Path, full_only: bool = False) ->
     def dbt(name: str, data_dir: Path, as_of: str, *args: str) -> None:
         child(name, "dbt", str(data_dir), str(db_path), as_of, *args)
         # Each step's node timings, kept beside its log (the next step replaces target/).
-        results = run_dir / "target" / "run_results.json"
-        if results.exists():
-            shutil.copy(results, logs / f"{name}-run_results.json")
+        for results in (run_dir / "target").glob("run_results*.json"):
+            shutil.copy(results, logs / f"{name}-{results.name}")
 
     print(f"microseg bench: {events:,} events, seed {seed}, results in {out_dir}")
     if not _same_data(full_dir / "manifest.json", events, seed):

@@ -1,12 +1,13 @@
 """Machine-learned segments: K-means clusters, purchase and churn propensity, lookalikes.
 
-The dbt Python models in models/intermediate/ml/fitted are thin wrappers around these
-functions (`from microseg import ml`). Fitted models are stored as JSON (scaler, centroids,
-coefficients) in `int_ml_models`, so scoring needs numpy only and a stored model can be
-inspected, reused and compared across runs.
+`microseg train` (training) fits them in Python on a sample of the persons and stores them
+as JSON (scaler, centroids, coefficients) in the warehouse's registry; every warehouse then
+scores them in plain SQL from those parameters (models/intermediate/ml/fitted). The Python
+scoring here (scoring, rank_lookalikes) is the reference the tests hold the SQL to.
 
 settings: what the dbt vars say; features: scaling and samples; clustering, propensity and
-lookalikes: the three kinds of model; registry: training and model versions; scoring.
+lookalikes: the three kinds of model; registry: training and model versions; scoring;
+training: reading a build and writing the registry.
 """
 
 from microseg.ml.clustering import (
@@ -22,12 +23,7 @@ from microseg.ml.clustering import (
     segmentation_skip_reason,
 )
 from microseg.ml.features import NEVER_DAYS, Scaler
-from microseg.ml.lookalikes import (
-    LOOKALIKE_NEIGHBOURS,
-    MAX_LOOKALIKE_SEEDS,
-    lookalike_skip_reason,
-    rank_lookalikes,
-)
+from microseg.ml.lookalikes import fit_lookalike, lookalike_skip_reason, rank_lookalikes
 from microseg.ml.propensity import (
     BASELINE_FEATURE,
     MIN_ROWS_PER_CLASS,
@@ -60,8 +56,6 @@ from microseg.ml.settings import (
 __all__ = [
     "BASELINE_FEATURE",
     "CLUSTER_LABELS",
-    "LOOKALIKE_NEIGHBOURS",
-    "MAX_LOOKALIKE_SEEDS",
     "MIN_CLUSTERED_PERSONS",
     "MIN_ROWS_PER_CLASS",
     "MODEL_COLUMNS",
@@ -82,6 +76,7 @@ __all__ = [
     "evaluate_propensity",
     "fit_and_evaluate_propensity",
     "fit_clusters",
+    "fit_lookalike",
     "fit_propensity",
     "history_days",
     "label_clusters",

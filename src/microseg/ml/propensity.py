@@ -56,12 +56,18 @@ class PropensityModel:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> PropensityModel:
-        return cls(**{**values, "scaler": Scaler(**values["scaler"])})
+        """From stored parameters; keys scoring does not need (a lookalike's seed) are left."""
+        return cls(Scaler(**values["scaler"]), values["coefficients"], values["intercept"])
 
 
-def fit_propensity(rows: pd.DataFrame, label: pd.Series, seed: int) -> PropensityModel:
+def fit_propensity(
+    rows: pd.DataFrame,
+    label: pd.Series,
+    seed: int,
+    features: tuple[str, ...] | list[str] = PROPENSITY_FEATURES,
+) -> PropensityModel:
     """Logistic regression on scaled features (L2, lbfgs)."""
-    scaler = Scaler.fit(rows, list(PROPENSITY_FEATURES))
+    scaler = Scaler.fit(rows, list(features))
     # Robust-scaled log counts can still be large; standardise them for the solver.
     points = scaler.transform(rows)
     std = points.std(axis=0)

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from microseg.ml.clustering import clusterable, fit_clusters, segmentation_skip_reason
-from microseg.ml.lookalikes import lookalike_skip_reason
+from microseg.ml.lookalikes import fit_lookalike, lookalike_skip_reason
 from microseg.ml.propensity import TARGETS, fit_and_evaluate_propensity
 from microseg.ml.settings import Settings
 
@@ -32,13 +32,37 @@ def _version(name: str, trained_at: datetime, parameters: dict[str, Any]) -> str
     return f"{name}@{trained_at:%Y%m%dT%H%M%S}-{digest}"
 
 
-def _is_fresh(previous: pd.DataFrame | None, name: str, trained_at: datetime, days: int) -> bool:
+def _is_fresh(
+    previous: pd.DataFrame | None,
+    name: str,
+    trained_at: datetime,
+    days: int,
+    seed_segment: str | None = None,
+) -> bool:
+    """Whether the latest version of `name` is younger than `days` (and, for a lookalike,
+    was fitted on the same seed segment)."""
     if previous is None or days <= 0:
         return False
     earlier = previous[previous["model_name"] == name]
     if earlier.empty:
         return False
-    return pd.Timestamp(earlier["trained_at"].max()) > pd.Timestamp(trained_at) - timedelta(days)
+    latest = earlier.sort_values(["trained_at", "model_version"]).iloc[-1]
+    seed_changed = (
+        seed_segment is not None
+        and json.loads(latest["parameters_json"]).get("seed_segment") != seed_segment
+    )
+    if seed_changed:
+        return False
+    return pd.Timestamp(latest["trained_at"]) > pd.Timestamp(trained_at) - timedelta(days)
+
+
+def _model_names(settings: Settings) -> list[tuple[str, str | None]]:
+    """Every model the settings ask for: (name, the seed segment of a lookalike)."""
+    return [
+        ("segmentation", None),
+        *((name, None) for name in TARGETS),
+        *((lookalike["key"], lookalike["seed_segment"]) for lookalike in settings.lookalikes),
+    ]
 
 
 def nothing_due(
@@ -49,13 +73,16 @@ def nothing_due(
     if previous is None or features_as_of.empty:
         return False
     trained_at = pd.Timestamp(features_as_of.max()).to_pydatetime()
-    names = ["segmentation", *TARGETS]
-    return all(_is_fresh(previous, name, trained_at, settings.retrain_after_days) for name in names)
+    return all(
+        _is_fresh(previous, name, trained_at, settings.retrain_after_days, seed)
+        for name, seed in _model_names(settings)
+    )
 
 
 def train_models(
     snapshots: pd.DataFrame,
     features: pd.DataFrame,
+    seeds: pd.DataFrame,
     settings: Settings,
     previous: pd.DataFrame | None,
 ) -> pd.DataFrame:
@@ -72,6 +99,13 @@ def train_models(
         if stale and target.skip_reason(snapshots, settings.prediction_window_days) is None:
             model, metrics, fitted = fit_and_evaluate_propensity(snapshots, target, settings)
             rows.append((name, "logistic_regression", asdict(model), metrics, fitted))
+    persons = clusterable(features, settings)
+    for lookalike in settings.lookalikes:
+        key, seed = lookalike["key"], lookalike["seed_segment"]
+        stale = not _is_fresh(previous, key, trained_at, settings.retrain_after_days, seed)
+        if stale and lookalike_skip_reason(persons, seeds, lookalike, settings) is None:
+            parameters, metrics, fitted = fit_lookalike(persons, seeds, lookalike, settings)
+            rows.append((key, "logistic_regression", parameters, metrics, fitted))
     registry = pd.DataFrame(
         [
             {
@@ -114,10 +148,18 @@ def model_statuses(
     that cannot be retrained on this data but has an earlier version in use stays
     `trained`, with the reason it was not retrained."""
     latest = latest_models(registry)
-    reasons = {"segmentation": segmentation_skip_reason(features, settings)} | {
-        name: target.skip_reason(snapshots, settings.prediction_window_days)
-        for name, target in TARGETS.items()
-    }
+    persons = clusterable(features, settings)
+    reasons = (
+        {"segmentation": segmentation_skip_reason(features, settings)}
+        | {
+            name: target.skip_reason(snapshots, settings.prediction_window_days)
+            for name, target in TARGETS.items()
+        }
+        | {
+            lookalike["key"]: lookalike_skip_reason(persons, seeds, lookalike, settings)
+            for lookalike in settings.lookalikes
+        }
+    )
     rows: list[tuple[str, str | None, str, str | None]] = []
     for name, reason in reasons.items():
         entry = latest.get(name)
@@ -126,10 +168,6 @@ def model_statuses(
         else:
             kept = None if reason is None else f"not retrained on this data: {reason}"
             rows.append((name, entry["model_version"], "trained", kept))
-    persons = clusterable(features, settings)
-    for lookalike in settings.lookalikes:
-        reason = lookalike_skip_reason(persons, seeds, lookalike, settings)
-        rows.append((lookalike["key"], None, "skipped" if reason else "trained", reason))
     return pd.DataFrame(rows, columns=["model_name", "model_version", "status", "reason"])
 
 
@@ -163,6 +201,8 @@ def quality_rows(registry: pd.DataFrame, statuses: pd.DataFrame | None = None) -
     with its model's status; plus, from `statuses` (model_statuses), one `status` row per
     model (metric is_trained, 1 or 0) carrying the reason a model was skipped."""
     latest = latest_models(registry)
+    if statuses is not None:  # only the models the settings still ask for
+        latest = {name: entry for name, entry in latest.items() if name in set(statuses.model_name)}
     rows = [
         (entry["model_version"], name, *row, "trained", None)
         for name, entry in latest.items()

@@ -35,7 +35,7 @@ class LabelThresholds:
 
 @dataclass(frozen=True)
 class Settings:
-    """What the dbt vars say; passed to the Python models as one JSON config value."""
+    """What the dbt vars say; int_ml_models carries them as one JSON config value."""
 
     random_seed: int
     fit_sample_size: int
@@ -61,15 +61,16 @@ class Settings:
 
     @classmethod
     def for_run(cls, settings_json: str, catalogue: Any) -> Settings:
-        """The dbt Python models' settings: their `ml_settings` config plus the cluster labels
-        and lookalikes of the segment catalogue (the int_segment_catalogue_rendered relation),
-        both in priority order."""
+        """The settings of a training: int_ml_models' `ml_settings` config plus the cluster
+        labels and lookalikes of the segment catalogue (int_segment_catalogue_rendered, as a
+        frame or relation), both in priority order."""
 
         def present(value: Any) -> Any:
             missing = value is None or (isinstance(value, float) and math.isnan(value))
             return None if missing else value
 
-        rows = sorted(to_pandas(catalogue).to_dict("records"), key=lambda row: row["priority"])
+        frame = catalogue if isinstance(catalogue, pd.DataFrame) else to_pandas(catalogue)
+        rows = sorted(frame.to_dict("records"), key=lambda row: row["priority"])
         lookalikes = [
             {
                 "key": row["segment_key"],

@@ -1,0 +1,4 @@
+{#- The registry's models rows as every layer above staging reads them. -#}
+
+-- Every column of the base model passes through, hence the wildcard.
+select * from {{ ref('base_ml__models') }} -- noqa: AM04
