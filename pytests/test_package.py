@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.metadata
+import re
 import subprocess
 from importlib.resources import files
 from pathlib import Path
@@ -142,3 +144,30 @@ def test_nothing_local_or_generated_is_tracked() -> None:
         or line.endswith((".duckdb", ".duckdb.wal"))
     ]
     assert not wrong, f"remove from git (git rm --cached): {wrong}"
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_every_installed_distribution_is_pinned_in_the_lock() -> None:
+    """`make venv` installs requirements.lock: a dependency it pulls in unpinned (one a pin
+    needs but the lock lacks) is installed anyway, at whatever version is newest."""
+    lock_path = PACKAGE_DIR.parents[1] / "requirements.lock"
+    if not lock_path.exists():
+        pytest.skip("no requirements.lock beside an installed package")
+    pinned = {}
+    for line in lock_path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.strip().split("==")
+            pinned[_normalised(name)] = version
+    installed = {
+        _normalised(dist.metadata["Name"]): dist.version
+        for dist in importlib.metadata.distributions()
+    }
+    unpinned = {
+        name: version
+        for name, version in installed.items()
+        if name not in ("microseg", "pip") and pinned.get(name) != version
+    }
+    assert unpinned == {}, "installed but not pinned (or pinned at another version)"
