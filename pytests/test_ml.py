@@ -203,6 +203,23 @@ def test_a_registry_row_that_is_not_a_fitted_model_stops_the_scoring(
         assert con.execute("select count(*) from main_intermediate.int_person_scores").fetchone()
 
 
+def test_microseg_train_fits_nothing_while_every_model_is_fresh(
+    demo_build: Build, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`microseg train` on the last build: the build trained every model at its clock."""
+    from microseg.cli import main
+
+    shutil.copy(demo_build.db_path, tmp_path / "microseg.duckdb")
+    shutil.copytree(demo_build.db_path.parent / "target", tmp_path / "target")
+    before = query(Build(tmp_path, tmp_path / "microseg.duckdb", {}, demo_build.result),
+                   "select count(*) as n from main_ml.ml_models")["n"][0]  # fmt: skip
+    assert main(["train", "--db", str(tmp_path / "microseg.duckdb")]) == 0
+    assert "ml: no model due for retraining" in capsys.readouterr().out
+    with duckdb.connect(str(tmp_path / "microseg.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from main_ml.ml_models").fetchone()[0] == before
+    assert main(["train", "--db", str(tmp_path / "elsewhere.duckdb")]) == 1
+
+
 def test_stored_models_are_reused_until_they_are_too_old(tmp_path: Path) -> None:
     manifest = generate(GeneratorConfig(events=60_000, seed=11), tmp_path / "data")
     last_event = datetime.fromisoformat(str(manifest["last_event_at"]))

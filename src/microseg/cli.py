@@ -135,7 +135,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     chosen = _target(args)
     manifest = chosen.work_dir / "target" / "manifest.json"
-    if not manifest.exists():
+    if not manifest.exists() or (chosen.db_path and not chosen.db_path.exists()):
         print(f"nothing to train on: no build of {chosen.label} here; run `microseg build`")
         return 1
     with connect(chosen) as warehouse:
