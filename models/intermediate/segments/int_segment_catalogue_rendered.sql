@@ -1,5 +1,5 @@
-{#- A table, not ephemeral: the dbt Python models read their cluster labels and lookalikes
-    from it. -#}
+{#- A table, not ephemeral: `microseg train` reads its cluster labels and lookalikes from
+    it. -#}
 {{ config(materialized='table') }}
 
 with

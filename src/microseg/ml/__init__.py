@@ -50,7 +50,6 @@ from microseg.ml.settings import (
     LabelThresholds,
     Settings,
     person_columns,
-    to_pandas,
 )
 
 __all__ = [
@@ -90,6 +89,5 @@ __all__ = [
     "rank_lookalikes",
     "score_persons",
     "segmentation_skip_reason",
-    "to_pandas",
     "train_models",
 ]

@@ -60,17 +60,16 @@ class Settings:
         return cls(**values)
 
     @classmethod
-    def for_run(cls, settings_json: str, catalogue: Any) -> Settings:
+    def for_run(cls, settings_json: str, catalogue: pd.DataFrame) -> Settings:
         """The settings of a training: int_ml_models' `ml_settings` config plus the cluster
-        labels and lookalikes of the segment catalogue (int_segment_catalogue_rendered, as a
-        frame or relation), both in priority order."""
+        labels and lookalikes of the segment catalogue (int_segment_catalogue_rendered, as
+        a frame), both in priority order."""
 
         def present(value: Any) -> Any:
             missing = value is None or (isinstance(value, float) and math.isnan(value))
             return None if missing else value
 
-        frame = catalogue if isinstance(catalogue, pd.DataFrame) else to_pandas(catalogue)
-        rows = sorted(frame.to_dict("records"), key=lambda row: row["priority"])
+        rows = sorted(catalogue.to_dict("records"), key=lambda row: row["priority"])
         lookalikes = [
             {
                 "key": row["segment_key"],
@@ -98,17 +97,3 @@ def person_columns(settings: Settings) -> list[str]:
     """What the models read of int_person_features: converting its ~85 columns to pandas
     took 3 s per model at 10M events, these ~20 a tenth of it."""
     return list(dict.fromkeys([*PERSON_COLUMNS, *settings.cluster_features]))
-
-
-def to_pandas(relation: Any, columns: list[str] | None = None) -> pd.DataFrame:
-    """A dbt relation or query result as pandas, on DuckDB (.df) or Snowpark (.to_pandas),
-    only `columns` when given."""
-    if columns is not None:
-        relation = (
-            relation.select(*columns)
-            if hasattr(relation, "to_pandas")
-            else relation.project(", ".join(columns))
-        )
-    frame = relation.to_pandas() if hasattr(relation, "to_pandas") else relation.df()
-    frame.columns = [str(column).lower() for column in frame.columns]
-    return frame
