@@ -127,11 +127,10 @@ def _comparable(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal | float) else value
 
 
-def _equal(left: Any, right: Any, single: bool = False) -> bool:
-    """Sums of floats may differ in the last bits with the order of addition, and a column
-    declared `float` is 4 bytes on DuckDB but 8 on Snowflake (`single`)."""
+def _equal(left: Any, right: Any) -> bool:
+    """Sums of floats may differ in the last bits with the order of addition."""
     if isinstance(left, float) and isinstance(right, float):
-        return left == pytest.approx(right, rel=1e-6 if single else 1e-9)
+        return left == pytest.approx(right, rel=1e-9)
     return left == right
 
 
@@ -270,10 +269,8 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> dict:
                    if model in duck_relations}  # fmt: skip
         for name in public:
             targets[f"published.{name}"] = (f"{published_schema}.{name}", f"main_published.{name}")
-        single_precision: dict[str, set[str]] = {}
         for model, (snowflake_relation, duck_relation) in targets.items():
             columns = duck.execute(f"describe {duck_relation}").fetchall()
-            single_precision[model] = {c[0] for c in columns if c[1] == "FLOAT"}
             labels, query = _aggregate_sql(snowflake_relation, [(c[0], c[1]) for c in columns])
             _, duck_query = _aggregate_sql(duck_relation, [(c[0], c[1]) for c in columns])
             aggregates[model] = (
@@ -288,7 +285,6 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "duckdb": duck_results,
         "duck_cycle": duck_cycle,
         "aggregates": aggregates,
-        "single_precision": single_precision,
         "compiled_code": {
             result["unique_id"].split(".")[-1]: result.get("compiled_code") or ""
             for result in run_results
@@ -329,14 +325,13 @@ def test_model_matches_duckdb(emulated: dict, model: str) -> None:
     if model not in emulated["aggregates"]:
         pytest.skip(f"{model} is ephemeral: compared through the models that read it")
     labels, snowflake, duck = emulated["aggregates"][model]
-    single = emulated["single_precision"].get(model, set())
     # Nobody asked to be erased in the generated data: those tables are empty on both.
     erasures = ("base_privacy__erasures", "stg_privacy__erasures")
     assert duck[0] > 0 or model in erasures, f"{model} is empty on DuckDB"
     differences = {
         label: (snowflake_value, duck_value)
         for label, snowflake_value, duck_value in zip(labels, snowflake, duck, strict=True)
-        if not _equal(snowflake_value, duck_value, label.split()[0] in single)
+        if not _equal(snowflake_value, duck_value)
     }
     assert not differences, f"{model} (emulated Snowflake, DuckDB): {differences}"
 
@@ -428,12 +423,8 @@ def test_publication_clones_grants_and_swaps_every_public_mart(emulated: dict) -
     assert published == emulated["duck_cycle"]["published"]
     assert {"dim_segments", "sync_email_audiences", "dim_clusters"} <= set(published)
     for name in published:
-        labels, snowflake, duck = emulated["aggregates"][f"published.{name}"]
-        single = emulated["single_precision"].get(f"published.{name}", set())
-        assert all(
-            _equal(left, right, label.split()[0] in single)
-            for label, left, right in zip(labels, snowflake, duck, strict=True)
-        ), name
+        _, snowflake, duck = emulated["aggregates"][f"published.{name}"]
+        assert all(map(_equal, snowflake, duck)), name
     # Granted on the schema about to be swapped in, so the grants arrive with it.
     staging = f"{Target('fakesnow').layer('published')}__next"
     assert emulated["snowflake"]["grants"] == [

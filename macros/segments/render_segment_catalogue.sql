@@ -23,7 +23,7 @@
             '{{ segment.origin }}' as origin,
             {{ "'" ~ segment.cluster_label ~ "'" if segment.cluster_label else no_string }} as cluster_label,
             {{ "'" ~ segment.seed_segment ~ "'" if segment.seed_segment else no_string }} as seed_segment_key,
-            cast({{ 'null' if segment.top_percent is none else segment.top_percent }} as {{ dbt.type_float() }})
+            cast({{ 'null' if segment.top_percent is none else segment.top_percent }} as double)
                 as top_percent,
             cast({{ 'null' if segment.top_n is none else segment.top_n }} as {{ dbt.type_int() }}) as top_n
         union all
@@ -46,6 +46,6 @@
             'fallback' as origin,
             {{ no_string }} as cluster_label,
             {{ no_string }} as seed_segment_key,
-            cast(null as {{ dbt.type_float() }}) as top_percent,
+            cast(null as double) as top_percent,
             cast(null as {{ dbt.type_int() }}) as top_n
 {%- endmacro %}

@@ -19,8 +19,8 @@ scores as (
         select
             person_key,
             cast(null as {{ dbt.type_string() }}) as cluster_label,
-            cast(null as {{ dbt.type_float() }}) as purchase_propensity_percentile,
-            cast(null as {{ dbt.type_float() }}) as churn_risk_percentile
+            cast(null as double) as purchase_propensity_percentile,
+            cast(null as double) as churn_risk_percentile
         from person_features
         where false
     {%- endif %}
@@ -58,9 +58,9 @@ final as (
                 as is_lookalike_{{ lookalike.key }},
         {% endfor -%}
         scores.cluster_label,
-        cast(scores.purchase_propensity_percentile as {{ dbt.type_float() }})
+        cast(scores.purchase_propensity_percentile as double)
             as purchase_propensity_percentile,
-        cast(scores.churn_risk_percentile as {{ dbt.type_float() }}) as churn_risk_percentile
+        cast(scores.churn_risk_percentile as double) as churn_risk_percentile
     from person_features
     left join scores on person_features.person_key = scores.person_key
     left join selected_lookalikes on person_features.person_key = selected_lookalikes.person_key
