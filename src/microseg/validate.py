@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -706,8 +707,6 @@ def gx_url(chosen: Target) -> str:
         return f"duckdb:///{chosen.db_path}"
     if chosen.name == "fakesnow":
         return f"snowflake://fake:snow@fakesnow/{EMULATED_DATABASE}/{chosen.schema}"
-    import os
-
     secret = "${SNOWFLAKE_PASSWORD}"
     query = "warehouse=${SNOWFLAKE_WAREHOUSE}&role=${SNOWFLAKE_ROLE}"
     if os.environ.get("SNOWFLAKE_PRIVATE_KEY_PATH"):

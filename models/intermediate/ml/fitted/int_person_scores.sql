@@ -23,18 +23,30 @@ centroid_distances as (
         select
             person_key,
             {% for distance in distances -%}
-                {{ distance }} as distance_{{ loop.index }},
+                {{ distance }} as distance_{{ loop.index }}{{ ',' if not loop.last }}
             {% endfor -%}
-            least({{ distances | join(', ') }}) as nearest_distance
         from person_features
         where interactions >= {{ var('microseg__min_interactions') }}
     {%- else -%}
-        select
-            person_key,
-            cast(null as double) as nearest_distance
+        select person_key
         from person_features
         where false
     {%- endif %}
+),
+
+nearest_centroids as (
+    select
+        *,
+        {% if segmentation -%}
+            least(
+                {%- for label in segmentation.parameters['labels'] %}
+                distance_{{ loop.index }}{{ ',' if not loop.last }}
+                {%- endfor %}
+            ) as nearest_distance
+        {%- else -%}
+            cast(null as double) as nearest_distance
+        {%- endif %}
+    from centroid_distances
 ),
 
 clusters as (
@@ -58,7 +70,7 @@ clusters as (
             cast(null as {{ dbt.type_string() }}) as cluster_model_version,
         {% endif -%}
         round(nearest_distance, 6) as distance_to_centroid
-    from centroid_distances
+    from nearest_centroids
 ),
 
 purchase_propensity_scores as (
