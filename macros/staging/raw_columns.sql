@@ -25,6 +25,13 @@
             ('user_id', text), ('purpose', text), ('is_granted', dbt.type_boolean()),
             ('recorded_at', moment), ('source', text),
         ],
+        'suppression_list': [
+            ('user_id', text), ('email', text), ('email_sha256', text), ('reason', text),
+            ('suppressed_at', moment),
+        ],
+        'send_log': [
+            ('user_id', text), ('channel', text), ('sent_at', moment), ('campaign_id', text),
+        ],
     } -%}
     {{ return(contract[table_name]) }}
 {% endmacro %}

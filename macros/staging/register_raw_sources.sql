@@ -64,6 +64,13 @@
         'source': 'privacy', 'name': 'erasure_requests', 'required': false,
         'columns': [('user_id', text), ('email', text), ('anonymous_id', text), ('requested_at', moment)],
     }) -%}
+    {#- Nobody suppressed, no sends logged outside the tracker. -#}
+    {%- for source_name, name in [('privacy', 'suppression_list'), ('sends', 'send_log')] -%}
+        {%- do tables.append({
+            'source': source_name, 'name': name, 'required': false,
+            'columns': microseg.raw_contract(name),
+        }) -%}
+    {%- endfor -%}
     {{ return(tables) }}
 {% endmacro %}
 

@@ -11,7 +11,6 @@ final as (
         segment_name,
         {{ microseg.hashed_email('email', salted=false) }} as email_sha256_unsalted,
         country,
-        is_holdout,
         member_since,
         updated_at
     from candidates

@@ -18,7 +18,6 @@ final as (
         last_abandoned_cart_product_ids,
         last_abandoned_cart_category,
         last_abandoned_cart_value,
-        is_holdout,
         member_since,
         updated_at
     from candidates

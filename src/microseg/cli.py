@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from microseg import generate as generator
@@ -147,24 +148,93 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """generate (once) -> dbt build -> validate -> publish; stops at the first failure."""
+    """generate (once) -> [last month: build, validate, publish, campaign] -> build ->
+    validate -> publish -> report; stops at the first failure."""
     started = time.perf_counter()
     args.reuse, args.target = True, "dev"  # the demo is the embedded DuckDB default
     # New raw files replace the old ones rather than append to them: rebuild from scratch.
     args.full_refresh = _generate(args) or args.full_refresh
-    status, done = 1, []
-    for step in (cmd_build, cmd_validate, cmd_publish):
+    data_dir, done = _data_dir(args), list[str]()
+    if (
+        args.full_refresh
+        or not (data_dir / "campaign.json").exists()
+        or not _db_path(args).exists()
+    ):
+        print("\n>> last month: the shop as it stood before the campaign, built and published")
+        if (status := _campaign(args, data_dir, done)) != 0:
+            return _demo_finished(args, started, done, status)
+    status = 0
+    for step in (cmd_build, cmd_validate, cmd_publish, cmd_report):
         print()
         name = step.__name__.removeprefix("cmd_")
         if (status := step(args)) != 0:
             done.append(f"{name} FAILED (see above)")
             break
         done.append(f"{name} ok")
+    if status == 0:
+        from microseg.summary import lift_lines
+
+        print("\n" + "\n".join(lift_lines(_target(args))))
+    return _demo_finished(args, started, done, status)
+
+
+def _campaign(args: argparse.Namespace, data_dir: Path, done: list[str]) -> int:
+    """Build and publish the data as it stood HISTORY_DAYS before its end, then let a
+    simulated ESP e-mail the published audience (microseg.generate.campaign)."""
+    from microseg.generate import campaign
+
+    manifest = json.loads((data_dir / "manifest.json").read_text())
+    cutoff = campaign.history_cutoff(manifest)
+    history = data_dir.with_name(f"{data_dir.name}_history")
+    campaign.write_history(data_dir, history, cutoff)
+    _db_path(args).unlink(missing_ok=True)  # the demo's history starts with this build
+    args.data_dir, args.full_refresh = str(history), True
+    try:
+        for step in (cmd_build, cmd_validate, cmd_publish):
+            print()
+            if (status := step(args)) != 0:
+                done.append(f"last month's {step.__name__.removeprefix('cmd_')} FAILED")
+                return status
+    finally:
+        args.data_dir, args.full_refresh = str(data_dir), False
+    done.append("last month ok")
+    with connect(_target(args), read_only=True) as warehouse:
+        audience = warehouse.frame(
+            f"select user_id, segment_key from {_target(args).layer('published')}"
+            ".sync_email_audiences order by 1, 2"
+        )
+    end = datetime.fromisoformat(str(manifest["generator"]["end"]))
+    report = campaign.simulate(audience, data_dir, cutoff, end, args.seed)
+    print(f"\n{report.line()}")
+    return 0
+
+
+def _demo_finished(args: argparse.Namespace, started: float, done: list[str], status: int) -> int:
+    from microseg.report import default_path
+
+    report = default_path(_target(args))
     print(
         f"\ndemo finished in {time.perf_counter() - started:.1f} s: {', '.join(done)} "
         f"(DuckDB file: {_db_path(args)})"
     )
+    if status == 0 and report.exists():
+        print(f"segment report: {report.resolve()}")
     return status
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The segment report: one offline HTML file from the published schema (docs/report.md)."""
+    from microseg.report import NothingPublished, default_path, write_report
+
+    chosen = _target(args)
+    out = Path(args.out) if getattr(args, "out", None) else default_path(chosen)
+    try:
+        written = write_report(chosen, out, chosen.work_dir / "validation" / "results.json")
+    except NothingPublished as reason:
+        print(f"no report: {reason}")
+        return 1
+    print("\n".join(written.lines()))
+    return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -306,7 +376,9 @@ def parser() -> argparse.ArgumentParser:
     build_cmd.set_defaults(func=cmd_build)
 
     demo_cmd = commands.add_parser(
-        "demo", help="the main job: generate (once), build, validate, publish"
+        "demo",
+        help="the main job: generate (once), last month's build and a simulated campaign, "
+        "then build, validate, publish and report",
     )
     generator_options(demo_cmd)
     data_options(demo_cmd, targets=False)
@@ -342,6 +414,13 @@ def parser() -> argparse.ArgumentParser:
     export_cmd.add_argument("--out", help="folder (default build/export)")
     export_cmd.add_argument("--format", choices=["csv", "parquet"], default="csv")
     export_cmd.set_defaults(func=cmd_export)
+
+    report_cmd = commands.add_parser(
+        "report", help="write the segment report (one offline HTML file) from the published schema"
+    )
+    data_options(report_cmd)
+    report_cmd.add_argument("--out", help="HTML file (default <build>/report/index.html)")
+    report_cmd.set_defaults(func=cmd_report)
 
     lint_cmd = commands.add_parser("lint", help="sqlfluff with the dbt templater")
     lint_cmd.add_argument("paths", nargs="*")

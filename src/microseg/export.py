@@ -33,7 +33,7 @@ class UnsafeExport(CatalogueError):
 def export(
     where: Path | Target, out_dir: Path, file_format: str = "csv", schema: str | None = None
 ) -> dict[str, int]:
-    """Write every sync table whole, plus one list per segment without holdout members.
+    """Write every sync table whole, plus one list per segment (no holdout member is in them).
 
     Reads the published copies (of a DuckDB file or a target's warehouse) unless told
     otherwise; the rows are fetched and written locally, so files look the same from every
@@ -81,8 +81,7 @@ def export(
             write(f"select * from {schema}.{table} order by 1", f"{table}.{file_format}")
         for table, columns, folder, segment in lists:
             write(
-                f"select {columns} from {schema}.{table} "
-                "where segment_key = ? and not is_holdout order by 1",
+                f"select {columns} from {schema}.{table} where segment_key = ? order by 1",
                 f"{folder}/{segment}.{file_format}",
                 [segment],
             )

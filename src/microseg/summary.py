@@ -271,6 +271,76 @@ def unmapped_lines(where: Path | Target, top: int = 10) -> list[str]:
     return lines
 
 
+def activation_lines(where: Path | Target) -> list[str]:
+    """Who the sync tables leave out, per channel and reason (fct_activation_withheld)."""
+    con = _open(where)
+    try:
+        relations = _relations(con)
+        if "fct_activation_withheld" not in relations:
+            return []
+        rows = con.execute(
+            f"select channel, withheld_reason, count(*) from "
+            f"{relations['fct_activation_withheld']} group by 1, 2 order by 1, 3 desc"
+        ).fetchall()
+    finally:
+        con.close()
+    per_channel: dict[str, list[str]] = {}
+    for channel, reason, count in rows:
+        per_channel.setdefault(channel, []).append(f"{reason} {count:,}")
+    return ["withheld from the sync tables (fct_activation_withheld):"] + [
+        f"  {channel:<6} {', '.join(reasons)}" for channel, reasons in per_channel.items()
+    ]
+
+
+def lift_lines(where: Path | Target) -> list[str]:
+    """The published lift of every measured segment at the longest window: on its e-mail
+    audience when it has one, else its first channel, else all members."""
+    con = _open(where)
+    try:
+        schema = con.target.layer("published")
+        if not con.has_table(schema, "fct_segment_lift"):
+            return ["lift: nothing published yet (run `microseg publish`)"]
+        rows = con.execute(
+            f"""
+            select
+                segment_key, channel, window_days, treated_persons, holdout_persons,
+                treated_conversion_rate, holdout_conversion_rate, absolute_lift, lift_low,
+                lift_high, p_value, verdict, confidence_level
+            from {schema}.fct_segment_lift as lift
+            where window_days = (select max(window_days) from {schema}.fct_segment_lift)
+            qualify row_number() over (
+                partition by segment_key
+                order by channel = 'email' desc, channel = 'all', channel
+            ) = 1
+            order by p_value is null, p_value, segment_key
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return [
+            "lift: no segment has members whose measurement window has ended (members "
+            "entered less than microseg__lift_windows_days ago, or this is the first build)"
+        ]
+    lines = [
+        f"lift in the {rows[0][2]} days after entry, activated vs held out (fct_segment_lift):",
+        f"{'segment':<32} {'channel':<7} {'treated':>8} {'holdout':>8} {'conv t':>7} "
+        f"{'conv h':>7} {'lift':>7} {f'{rows[0][12]:.0%} interval':>17} {'p':>6}  verdict",
+    ]
+    for key, channel, _, treated, holdout, rate_t, rate_h, lift, low, high, p, verdict, _ in rows:
+        interval = "" if low is None else f"[{low:+.1%}, {high:+.1%}]"
+        lines.append(
+            f"{key:<32} {channel:<7} {treated:>8,} {holdout:>8,} {_percent(rate_t):>7} "
+            f"{_percent(rate_h):>7} {'' if lift is None else f'{lift:+.1%}':>7} "
+            f"{interval:>17} {'' if p is None else f'{p:.3f}':>6}  {verdict}"
+        )
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
 def render(where: Path | Target, result: DbtResult, wall_seconds: float, title: str) -> str:
     lines = [f"== {title} =="]
     status = "succeeded" if result.success else "FAILED"
@@ -314,6 +384,9 @@ def render(where: Path | Target, result: DbtResult, wall_seconds: float, title: 
         if machine_learned := ml_lines(where):
             lines.append("")
             lines.extend(machine_learned)
+        if withheld := activation_lines(where):
+            lines.append("")
+            lines.extend(withheld)
     if result.failures:
         lines.append("")
         lines.append("what failed:")

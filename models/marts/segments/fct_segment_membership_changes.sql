@@ -25,7 +25,8 @@ final as (
             else 'updated'
         end as change_type,
         dbt_valid_from as changed_at,
-        dbt_is_deleted != 'True' and is_primary as is_primary
+        dbt_is_deleted != 'True' and is_primary as is_primary,
+        is_holdout
     from versions
 )
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from microseg.ml.features import Scaler, _sample
 from microseg.ml.settings import Settings
@@ -42,6 +42,8 @@ PROPENSITY_FEATURES = (
 BASELINE_FEATURE = "days_since_last_event"
 # Below this a propensity model is not trained (too little data); its scores stay empty.
 MIN_ROWS_PER_CLASS = 10
+# The held-out ROC curve is stored at this many evenly spaced false positive rates.
+ROC_POINTS = 51
 
 
 @dataclass
@@ -82,7 +84,7 @@ def evaluate_propensity(
     model: PropensityModel, rows: pd.DataFrame, label: pd.Series, baseline_higher_is_likelier: bool
 ) -> dict[str, Any]:
     """Quality on held-out time: ROC-AUC against a recency-only baseline, precision at
-    the top decile, calibration by score decile and feature weights."""
+    the top decile, calibration by score decile, the ROC curve and feature weights."""
     truth = label.to_numpy().astype(int)
     scores = model.score(rows)
     recency = rows[BASELINE_FEATURE].astype(float).to_numpy()
@@ -106,6 +108,7 @@ def evaluate_propensity(
         "positive_rate": float(truth.mean()),
         "evaluation_rows": len(truth),
         "calibration": calibration.to_dict(orient="records"),
+        "roc_curve": roc_points(truth, scores),
         "feature_weights": dict(
             sorted(
                 zip(model.scaler.columns, model.coefficients, strict=True),
@@ -113,6 +116,18 @@ def evaluate_propensity(
             )
         ),
     }
+
+
+def roc_points(truth: np.ndarray, scores: np.ndarray) -> list[dict[str, float]]:
+    """The ROC curve sampled at ROC_POINTS false positive rates: at each, the highest true
+    positive rate any threshold reaches at that false positive rate or less."""
+    false_positive, true_positive, _ = roc_curve(truth, scores)
+    grid = np.linspace(0, 1, ROC_POINTS)
+    reached = true_positive[np.searchsorted(false_positive, grid, side="right") - 1]
+    return [
+        {"false_positive_rate": round(float(x), 4), "true_positive_rate": round(float(y), 6)}
+        for x, y in zip(grid, reached, strict=True)
+    ]
 
 
 @dataclass(frozen=True)
