@@ -118,10 +118,11 @@ def demo_sized_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 
 def write_raw_tables(source: Path, target: Path, events_where: str) -> None:
-    """A data folder: the CRM tables of `source` and those of its events that match."""
+    """A data folder: every other raw table of `source` and those of its events that match."""
     target.mkdir(parents=True)
-    for table in ("customers", "consents"):
-        shutil.copy(source / f"{table}.parquet", target / f"{table}.parquet")
+    for path in source.glob("*.parquet"):
+        if path.name != "events.parquet":
+            shutil.copy(path, target / path.name)
     duckdb.connect().execute(
         f"copy (select * from '{source / 'events.parquet'}' where {events_where}) "
         f"to '{target / 'events.parquet'}' (format parquet)"
@@ -138,3 +139,36 @@ def shared_csv(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (the public datasets live in ../shared beside the project)")
     return path
+
+
+def write_activation_inputs(data_dir: Path, clock: object) -> None:
+    """A suppression list and a send log for generated data (the generator writes neither):
+    two customers suppressed (by user id, by e-mail), two contacted by e-mail the day before
+    `clock`, and one entry of each that cannot be applied."""
+    con = duckdb.connect()
+    customers = con.execute(
+        f"select user_id, email from '{data_dir / 'customers.parquet'}' where user_id is not "
+        "null and email like '%@%' order by user_id limit 4"
+    ).fetchall()
+    (first, _), (_, second_email), (third, _), (fourth, _) = customers
+    con.execute(
+        "create table suppressions (user_id varchar, email varchar, email_sha256 varchar, "
+        "reason varchar, suppressed_at timestamp)"
+    )
+    con.execute(
+        "insert into suppressions values (?, null, null, 'complaint', '2026-01-01'), "
+        "(null, ?, null, 'legal hold', null), (null, null, 'xyz', 'typo', null)",
+        [first, second_email],
+    )
+    con.execute(
+        "create table sends (user_id varchar, channel varchar, sent_at timestamp, "
+        "campaign_id varchar)"
+    )
+    con.execute(
+        "insert into sends values (?, 'email', ?::timestamp - interval 1 day, 'sms-1'), "
+        "(?, 'email', ?::timestamp - interval 1 day, 'sms-1'), (?, 'fax', ?, 'x')",
+        [third, str(clock), fourth, str(clock), third, str(clock)],
+    )
+    con.execute(f"copy suppressions to '{data_dir / 'suppression_list.parquet'}' (format parquet)")
+    con.execute(f"copy sends to '{data_dir / 'send_log.parquet'}' (format parquet)")
+    con.close()

@@ -211,7 +211,10 @@ def test_a_killed_build_is_not_published(demo_build: Build, tmp_path: Path) -> N
 def test_tables_edited_after_validation_are_not_published(validated: Build, tmp_path) -> None:
     build = _copy(validated, tmp_path)
     with duckdb.connect(str(build.db_path)) as con:
-        con.execute("delete from main_marts.sync_email_audiences where is_holdout")
+        con.execute(
+            "delete from main_marts.sync_email_audiences where audience_member_id in "
+            "(select min(audience_member_id) from main_marts.sync_email_audiences)"
+        )
     with pytest.raises(NotPublished, match="changed after they were validated"):
         publish(build.db_path)
 

@@ -517,3 +517,30 @@ def test_lift_withheld_history_and_a_stale_gate_are_drawn(published: Path, tmp_p
     if chromium() is not None:
         for chart in Elements(dump_dom(out)).charts():
             assert int(chart["data-rendered-marks"]) > 0, chart["data-chart"]
+
+
+def test_the_gate_page_lists_every_expectation_offline_even_when_the_gate_fails(
+    published: Path, tmp_path: Path
+) -> None:
+    """`microseg validate` writes it beside results.json; a failed gate publishes nothing,
+    so its page cannot come from the published schema."""
+    from microseg.report import write_gate_page
+
+    results = json.loads((published.parent / "validation" / "results.json").read_text())
+    failing = dict(results["outcomes"][0], status="fail", blocking=True, observed="<b>42</b>")
+    results["outcomes"].append(failing)
+    results["passed"] = False
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(results))
+    page = write_gate_page(source, tmp_path / "gate.html")
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text
+    rows = re.findall(r'<tr data-suite="[^"]*" data-expectation="[^"]*" data-status="(\w+)"', text)
+    assert len(rows) == len(results["outcomes"])
+    assert rows[0] == "fail"  # failures first
+    assert "&lt;b&gt;42&lt;/b&gt;" in text and "<b>42</b>" not in text
+    if chromium() is None:
+        pytest.skip("no chromium binary: the page was checked as text only")
+    rendered = dump_dom(page)
+    assert 'data-verdict="failed"' in rendered
+    assert len(re.findall(r"<tr data-suite=", rendered)) == len(results["outcomes"])

@@ -35,7 +35,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from conftest import write_raw_tables
+from conftest import write_activation_inputs, write_raw_tables
 from microseg.export import export
 from microseg.generate import GeneratorConfig, generate
 from microseg.ledger import NotPublishable as NotPublished
@@ -195,6 +195,7 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> dict:
         )
         .fetchall()[0][0]
     )
+    write_activation_inputs(full_dir, as_of)
     first_dir = root / "first_batch"
     _write_first_batch(full_dir, first_dir, cutoff)
     # Unit tests do not depend on the data: they run in the first build only. Each batch is

@@ -52,6 +52,8 @@ from microseg.warehouse import Target
 TARGET = "fakesnow"
 DATABASE = "microseg"  # the fakesnow target's database in profiles.yml
 RAW_TABLES = ("events", "customers", "consents")
+# Loaded when the data folder has them (the build makes them empty otherwise).
+OPTIONAL_RAW_TABLES = ("suppression_list", "send_log")
 
 # DuckDB column types of the generated Parquet, as Snowflake declares them.
 _SNOWFLAKE_TYPES = {
@@ -293,7 +295,8 @@ def load_raw_tables(connection: Any, data_dir: Path, schema: str = "raw") -> dic
     counts = {}
     cursor = connection.cursor()
     cursor.execute(f"create schema if not exists {schema}")
-    for table in RAW_TABLES:
+    present = [t for t in OPTIONAL_RAW_TABLES if (data_dir / f"{t}.parquet").exists()]
+    for table in (*RAW_TABLES, *present):
         path = (data_dir / f"{table}.parquet").resolve()
         columns = duckdb.sql(f"describe select * from '{path}'").fetchall()
         definition = ", ".join(f"{name} {_SNOWFLAKE_TYPES[kind]}" for name, kind, *_ in columns)

@@ -257,7 +257,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"NOT validated: {reason}")
         return 1
     docs = out_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-    print(render(passed, outcomes, seconds, docs))
+    from microseg.report import write_gate_page
+
+    validation = out_dir / "validation"
+    page = write_gate_page(validation / "results.json", validation / "gate.html")
+    print(render(passed, outcomes, seconds, docs, page))
     return 0 if passed else 1
 
 

@@ -768,7 +768,9 @@ def summary_lines(passed: bool, outcomes: list[Outcome], seconds: float) -> list
     return lines
 
 
-def render(passed: bool, outcomes: list[Outcome], seconds: float, docs: Path) -> str:
+def render(
+    passed: bool, outcomes: list[Outcome], seconds: float, docs: Path, page: Path | None = None
+) -> str:
     order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
     lines = [f"{'suite':<24} {'expectation':<68} {'observed':<26} {'threshold':<24} status"]
     for outcome in sorted(
@@ -784,6 +786,7 @@ def render(passed: bool, outcomes: list[Outcome], seconds: float, docs: Path) ->
         )
     lines.append("")
     summary = summary_lines(passed, outcomes, seconds)
-    lines.append(f"{summary[0]}; data docs: {docs}")
+    where = f"; gate page: {page} (offline)" if page else ""
+    lines.append(f"{summary[0]}{where}; GX data docs (need a network): {docs}")
     lines.extend(summary[1:])
     return "\n".join(lines)

@@ -113,3 +113,18 @@ def write_report(
         else:
             summary.written.append(part.title)
     return summary
+
+
+def write_gate_page(validation_json: Path, out_path: Path) -> Path:
+    """The gate's human page on its own: every expectation, observed value, threshold and
+    status of one `microseg validate`, offline (GX's Data Docs load their styles from CDNs)."""
+    results, why = _gate_results(validation_json)
+    part = sections.gate(results, why, None, against_publication=False)
+    header = (
+        '<header class="top"><h1>Quality gate</h1>'
+        f"<p>{esc(str((results or {}).get('database', '')))}</p></header>"
+    )
+    generated = f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC by microseg validate."
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(document("microseg quality gate", header, [part], generated), "utf-8")
+    return out_path

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from microseg.report import charts
+import microseg.report.charts as charts
 from microseg.report.markup import (
     DASH,
     count,
@@ -994,8 +994,15 @@ def _status_rank(outcome_status: object) -> int:
     return STATUS_ORDER.index(text) if text in STATUS_ORDER else len(STATUS_ORDER)
 
 
-def gate(results: dict[str, Any] | None, why: str, publication: dict[str, Any] | None) -> Section:
-    """Every expectation of the last gate run, by suite, failures first."""
+def gate(
+    results: dict[str, Any] | None,
+    why: str,
+    publication: dict[str, Any] | None,
+    *,
+    against_publication: bool = True,
+) -> Section:
+    """Every expectation of the last gate run, by suite, failures first; whether it judged
+    the published build unless against_publication is false (the gate's own page)."""
     section = Section("gate", "Quality gate")
     if results is None:
         section.empty = why
@@ -1014,7 +1021,9 @@ def gate(results: dict[str, Any] | None, why: str, publication: dict[str, Any] |
     ]
     judged = str(results.get("dbt_invocation_id") or "")
     published = str((publication or {}).get("dbt_invocation_id") or "")
-    if not published:
+    if not against_publication:
+        pass
+    elif not published:
         parts.append(
             '<div class="banner warn" data-belongs="unknown">No publication is recorded, so '
             "these results cannot be matched to a published build.</div>"
