@@ -62,7 +62,7 @@
             features.last_abandoned_cart_category,
             features.last_abandoned_cart_value,
             {% for channel, purpose in purposes.items() -%}
-                {{ dbt.concat(["','", 'segments.channels', "','"]) }} like '%,{{ channel }},%'
+                {{ microseg.lists_channel('segments.channels', channel) }}
                     as lists_{{ channel }},
                 case
                     when not segments.is_activatable then 'segment_not_activatable'

@@ -43,3 +43,8 @@
     {%- endfor -%}
     {{ return(checked) }}
 {% endmacro %}
+
+{#- True when a segment's comma-separated `channels` column lists `channel`. -#}
+{% macro lists_channel(channels, channel) -%}
+    {{ dbt.concat(["','", channels, "','"]) }} like '%,{{ channel }},%'
+{%- endmacro %}

@@ -236,7 +236,7 @@ grouped as (
                 and contacted.channel = '{{ channel }}'
         where
             reachable.is_reachable_{{ channel }}
-            and {{ dbt.concat(["','", 'segments.channels', "','"]) }} like '%,{{ channel }},%'
+            and {{ microseg.lists_channel('segments.channels', channel) }}
     {% endfor %}
 ),
 

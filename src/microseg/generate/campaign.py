@@ -78,7 +78,7 @@ def write_history(data_dir: Path, out_dir: Path, cutoff: datetime) -> None:
 
 
 def applied(data_dir: Path) -> CampaignReport:
-    """The campaign already in data_dir (KeyError-free: FileNotFoundError when none)."""
+    """The campaign recorded in data_dir/campaign.json by an earlier simulate()."""
     stored = json.loads((data_dir / "campaign.json").read_text())
     for name in ("sent_at", "reminder_at"):
         stored[name] = datetime.fromisoformat(stored[name])
