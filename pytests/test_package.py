@@ -8,6 +8,7 @@ import importlib
 import importlib.metadata
 import re
 import subprocess
+import tomllib
 from importlib.resources import files
 from pathlib import Path
 
@@ -150,17 +151,27 @@ def _normalised(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def test_every_installed_distribution_is_pinned_in_the_lock() -> None:
-    """`make venv` installs requirements.lock: a dependency it pulls in unpinned (one a pin
-    needs but the lock lacks) is installed anyway, at whatever version is newest."""
-    lock_path = PACKAGE_DIR.parents[1] / "requirements.lock"
-    if not lock_path.exists():
-        pytest.skip("no requirements.lock beside an installed package")
+ROOT = PACKAGE_DIR.parents[1]
+
+
+def _pins(name: str) -> dict[str, str]:
     pinned = {}
-    for line in lock_path.read_text().splitlines():
+    for line in (ROOT / name).read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            name, version = line.strip().split("==")
-            pinned[_normalised(name)] = version
+            package, version = line.strip().split("==")
+            pinned[_normalised(package)] = version
+    return pinned
+
+
+def test_every_installed_distribution_is_pinned_in_the_lock() -> None:
+    """`make venv` installs requirements.lock and requirements-dev.lock: a dependency they
+    pull in unpinned (one a pin needs but the locks lack) is installed anyway, at whatever
+    version is newest. The dev lock adds to the runtime lock and never re-pins it."""
+    if not (ROOT / "requirements.lock").exists():
+        pytest.skip("no requirements.lock beside an installed package")
+    runtime, dev = _pins("requirements.lock"), _pins("requirements-dev.lock")
+    assert set(runtime) & set(dev) == set()
+    pinned = {**runtime, **dev}
     installed = {
         _normalised(dist.metadata["Name"]): dist.version
         for dist in importlib.metadata.distributions()
@@ -171,3 +182,15 @@ def test_every_installed_distribution_is_pinned_in_the_lock() -> None:
         if name not in ("microseg", "pip") and pinned.get(name) != version
     }
     assert unpinned == {}, "installed but not pinned (or pinned at another version)"
+
+
+def test_make_demo_installs_only_what_it_runs() -> None:
+    """requirements.lock (make demo) holds every runtime dependency and no dev tool."""
+    if not (ROOT / "requirements.lock").exists():
+        pytest.skip("no requirements.lock beside an installed package")
+    runtime = _pins("requirements.lock")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    named = [re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0] for spec in project["dependencies"]]
+    assert [name for name in named if _normalised(name) not in runtime] == []
+    tools = ("pytest", "ruff", "mypy", "sqlfluff", "fakesnow", "dagster", "dbt-metricflow")
+    assert [tool for tool in tools if tool in runtime] == []

@@ -100,6 +100,35 @@ def test_the_validated_build_publishes_and_the_log_names_it(validated: Build, tm
         logged = con.execute(f"select dbt_invocation_id, tables from {LOG_TABLE}").fetchall()
     assert logged == [(latest, ",".join(tables))]
 
+    # A BI tool reading the published schema sees every description of the YAML.
+    documented = {
+        (node["name"], column): spec["description"]
+        for node in json.loads((validated.db_path.parent / "target" / "manifest.json").read_text())[
+            "nodes"
+        ].values()
+        if node["resource_type"] == "model" and node["name"] in tables
+        for column, spec in node["columns"].items()
+    }
+    with duckdb.connect(str(build.db_path), read_only=True) as con:
+        published = dict(
+            ((table, column), comment or "")
+            for table, column, comment in con.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = 'main_published'"
+            ).fetchall()
+            if table in tables
+        )
+        table_comments = con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'main_published' "
+            "and coalesce(comment, '') = ''"
+        ).fetchone()[0]
+    assert table_comments == 0
+    assert set(published) == set(documented)
+    assert all(published.values()), [key for key, text in published.items() if not text]
+    assert {key: text.strip() for key, text in published.items()} == {
+        key: text.strip() for key, text in documented.items()
+    }
+
 
 def test_a_plain_dbt_build_after_validation_is_not_published(
     demo_build: Build, tmp_path: Path

@@ -32,3 +32,27 @@
     {%- set salt = target.database ~ '.microseg_secrets.hash_salt()' -%}
     case when length({{ salt }}) >= 16 then {{ salt }} end
 {%- endmacro %}
+
+{#- On-run-start of the commands that build models: stop before anything builds, with
+    what to do, when the salt cannot be read (else each salted model fails on its own). -#}
+{% macro require_hash_salt() %}
+    {{ return(adapter.dispatch('require_hash_salt', 'microseg')()) }}
+{% endmacro %}
+
+{% macro default__require_hash_salt() %}
+    select 1
+{% endmacro %}
+
+{% macro duckdb__require_hash_salt() %}
+    {%- if execute and flags.WHICH in ['build', 'run', 'snapshot', 'retry'] -%}
+        {%- set salt = "cast(getvariable('microseg_hash_salt') as varchar)" -%}
+        {%- set length = run_query('select length(coalesce(' ~ salt ~ ", ''))").columns[0].values()[0] -%}
+        {%- if length < 16 -%}
+            {{ exceptions.raise_compiler_error(
+                'MICROSEG_HASH_SALT is ' ~ ('not set' if length == 0 else 'shorter than 16 characters')
+                ~ ': export MICROSEG_HASH_SALT=<a secret of 16+ characters>, or run `make demo`'
+                ~ ' (or any microseg command) once to create your dev salt in ~/.config/microseg/hash_salt') }}
+        {%- endif -%}
+    {%- endif %}
+    select 1
+{% endmacro %}

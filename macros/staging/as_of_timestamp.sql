@@ -6,14 +6,14 @@
 {% macro as_of_timestamp() -%}
     {%- set as_of = var('microseg__as_of') | string | lower -%}
     {%- if as_of == 'now' -%}
-        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+        {{ microseg.utc_now() }}
     {%- elif as_of == 'data' -%}
         coalesce(
             (
                 select max(received_at) from {{ microseg.model_relation('base_tracking__events') }}
                 where row_status = 'clean'
             ),
-            cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+            {{ microseg.utc_now() }}
         )
     {%- else -%}
         cast('{{ var('microseg__as_of') }}' as {{ dbt.type_timestamp() }})
@@ -24,7 +24,7 @@
     fixed clock, nor, for 'data' and 'now', than the time of the build. -#}
 {% macro receipt_clock() -%}
     {%- if var('microseg__as_of') | string | lower in ['data', 'now'] -%}
-        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+        {{ microseg.utc_now() }}
     {%- else -%}
         {{ microseg.as_of_timestamp() }}
     {%- endif -%}

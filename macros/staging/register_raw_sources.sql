@@ -132,7 +132,9 @@
             {{ exceptions.raise_compiler_error(
                 'raw source file ' ~ file ~ ' is missing: put the ' ~ table.name ~ ' table there ('
                 ~ microseg.raw_table_help(table) ~ ') or point MICROSEG_DATA_DIR '
-                ~ '(var microseg__data_dir) at the folder that has it') }}
+                ~ '(var microseg__data_dir) at the folder that has it'
+                ~ ('; for demo data there, run `make demo` or `microseg generate`'
+                    if file.startswith(var('microseg__data_dir')) else '')) }}
         {%- endif %}
     create schema if not exists {{ relation.schema }};
     drop view if exists {{ relation }};

@@ -4,6 +4,8 @@ publish and export it, and report on it."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -191,10 +193,15 @@ def _campaign(args: argparse.Namespace, data_dir: Path, done: list[str]) -> int:
     args.data_dir, args.full_refresh = str(history), True
     try:
         for step in (cmd_build, cmd_validate, cmd_publish):
-            print()
-            if (status := step(args)) != 0:
-                done.append(f"last month's {step.__name__.removeprefix('cmd_')} FAILED")
+            # One line a step: what it printed is shown only when it failed.
+            name = step.__name__.removeprefix("cmd_")
+            with contextlib.redirect_stdout(io.StringIO()) as said:
+                status = step(args)
+            if status != 0:
+                print(said.getvalue())
+                done.append(f"last month's {name} FAILED")
                 return status
+            print(f"last month's {name}: {_headline(said.getvalue())}")
     finally:
         args.data_dir, args.full_refresh = str(data_dir), False
     done.append("last month ok")
@@ -207,6 +214,16 @@ def _campaign(args: argparse.Namespace, data_dir: Path, done: list[str]) -> int:
     report = campaign.simulate(audience, data_dir, cutoff, end, args.seed)
     print(f"\n{report.line()}")
     return 0
+
+
+def _headline(text: str) -> str:
+    """The line of a step's output that says how it went (its last, failing that)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    verdicts = [
+        line for line in lines if line.startswith(("dbt build ", "quality gate ", "published "))
+    ]
+    headline = (verdicts or lines or ["ok"])[0 if verdicts else -1]
+    return headline.split(": ", 1)[0] if headline.startswith("published ") else headline
 
 
 def _demo_finished(args: argparse.Namespace, started: float, done: list[str], status: int) -> int:
@@ -308,6 +325,13 @@ def cmd_lint(args: argparse.Namespace) -> int:
         "MICROSEG_DUCKDB_PATH": str(build_dir() / "lint.duckdb"),
     }
     build_dir().mkdir(exist_ok=True)
+    import importlib.util
+
+    if importlib.util.find_spec("sqlfluff") is None:
+        print(
+            "microseg lint: sqlfluff is a dev tool: `make venv` installs it (requirements-dev.lock)"
+        )
+        return 1
     return subprocess.call(
         [sys.executable, "-m", "sqlfluff", "lint", *existing, "--processes", "2"], cwd=root, env=env
     )
@@ -447,14 +471,38 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from microseg.project import DBT_OUTPUT_ENV
     from microseg.rules import CatalogueError
 
+    # A progress bar for dbt, its log lines in its log file (MICROSEG_DBT_OUTPUT=full: on screen).
+    output = os.environ.get(DBT_OUTPUT_ENV)
+    os.environ[DBT_OUTPUT_ENV] = output or "progress"
     try:
         return int(args.func(args))
     except (CatalogueError, WarehouseError) as refused:  # refused on its input: one line
         print(f"microseg {args.command}: {refused}", file=sys.stderr)
         return 1
+    finally:
+        if output is None:
+            del os.environ[DBT_OUTPUT_ENV]
+
+
+def run() -> None:
+    """The `microseg` command: main(), then an exit without the interpreter's teardown.
+
+    Objects GX and dbt leave behind are still alive at teardown, and DuckDB's bindings
+    (nanobind) report each as a leak: dozens of lines of noise under the summary. Every
+    connection is closed and every result written by then; the exit handlers (logging,
+    multiprocessing's clean-up) run, and the streams are flushed, before the exit.
+    """
+    import atexit
+
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

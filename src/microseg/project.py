@@ -8,16 +8,18 @@ import json
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from microseg.dbt_project import ML_PHASE_SELECTOR
 from microseg.dbt_project import PACKAGE_ROOT as PACKAGE_ROOT
 from microseg.dbt_project import build_dir as build_dir
 from microseg.dbt_project import project_dir as project_dir
 from microseg.dbt_project import project_vars as project_vars
+from microseg.dbt_salt_plugin import dev_salt_path as dev_salt_path
 
 if TYPE_CHECKING:
     from microseg.warehouse import Target
@@ -95,12 +97,50 @@ def run_dbt(
     return _merged(first, second, report.seconds)
 
 
+# How dbt talks while it runs: "full" (its own log lines, the default for the library
+# and the tests) or "progress" (the microseg CLI: a progress bar; dbt's lines go to its
+# log file only, MICROSEG_DBT_OUTPUT=full brings them back).
+DBT_OUTPUT_ENV = "MICROSEG_DBT_OUTPUT"
+
+
+def dbt_log_path(target: Target) -> Path:
+    """Where dbt's log of runs on this target is written (dbt.log in this folder)."""
+    return target.work_dir / "logs"
+
+
+class _Progress:
+    """A progress bar over dbt's nodes, fed by dbtRunner's event callback."""
+
+    def __init__(self, description: str) -> None:
+        from tqdm import tqdm
+
+        # On stderr, as progress goes: stdout carries the results (and the demo captures it).
+        self.bar = tqdm(desc=description, unit="node", file=sys.stderr, mininterval=0.5)
+
+    def __call__(self, event: Any) -> None:
+        name = event.info.name
+        if name == "LogStartLine" and not self.bar.total:
+            self.bar.total = event.data.total
+            self.bar.refresh()
+        elif name == "NodeFinished" and event.data.node_info.resource_type != "operation":
+            self.bar.set_postfix_str(event.data.node_info.node_name[:40], refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.set_postfix_str("")
+        self.bar.close()
+
+
 def _invoke(args: list[str], target: Target, target_path: Path, variables: dict) -> DbtResult:
     from dbt.cli.main import dbtRunner
 
     root = project_dir()
     target_path.mkdir(parents=True, exist_ok=True)
-    options = ["--target", target.name]
+    options = ["--target", target.name, "--log-path", str(dbt_log_path(target))]
+    progress = None
+    if os.environ.get(DBT_OUTPUT_ENV, "full") == "progress":
+        options += ["--log-level", "none"]
+        progress = _Progress(f"dbt {args[0]}")
     folder = target.work_dir
     folder.mkdir(parents=True, exist_ok=True)
     if target.db_path is not None:
@@ -111,16 +151,20 @@ def _invoke(args: list[str], target: Target, target_path: Path, variables: dict)
         contextlib.chdir(folder),
         parse_cache(target_path, variables, target.name),
     ):
-        result = dbtRunner().invoke(
-            [
-                *args,
-                *options,
-                "--project-dir", str(root),
-                "--profiles-dir", str(root),
-                "--target-path", str(target_path),
-                "--vars", json.dumps(variables),
-            ]
-        )  # fmt: skip
+        try:
+            result = dbtRunner(callbacks=[progress] if progress else []).invoke(
+                [
+                    *args,
+                    *options,
+                    "--project-dir", str(root),
+                    "--profiles-dir", str(root),
+                    "--target-path", str(target_path),
+                    "--vars", json.dumps(variables),
+                ]
+            )  # fmt: skip
+        finally:
+            if progress:
+                progress.close()
     if target.db_path is not None:
         os.environ["MICROSEG_DUCKDB_PATH"] = str(target.db_path.resolve())
         _release_duckdb()
@@ -166,14 +210,6 @@ def parse_cache(target_path: Path, variables: dict, target: str) -> Iterator[Non
         draft = cache / f".{cached.name}.{os.getpid()}.{secrets.token_hex(4)}"
         shutil.copyfile(saved, draft)
         draft.replace(cached)  # whole, for a concurrent reader
-
-
-def dev_salt_path() -> Path:
-    """This user's dev salt: `$XDG_CONFIG_HOME/microseg/hash_salt` (`~/.config/...`)."""
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or "~/.config").expanduser()
-    if not config_home.is_absolute():  # the XDG spec: a relative value is ignored
-        config_home = Path("~/.config").expanduser()
-    return config_home / "microseg" / "hash_salt"
 
 
 def ensure_hash_salt(_folder: Path | None = None) -> None:

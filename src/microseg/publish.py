@@ -64,6 +64,20 @@ _LOG_COLUMNS = (
     "(published_at timestamp, dbt_invocation_id varchar, tables varchar, "
     "tables_fingerprint varchar)"
 )
+_LOG_DESCRIPTIONS = {
+    None: "One row per publication of the public marts to this schema, newest last.",
+    "published_at": "When the publication was made (UTC).",
+    "dbt_invocation_id": "The dbt build that was published (its row in the build ledger).",
+    "tables": "The tables published, comma-separated.",
+    "tables_fingerprint": "Fingerprint of the tables as the quality gate judged them.",
+}
+
+
+def _comment(warehouse: Warehouse, table: str, column: str | None, text: str) -> None:
+    # Quoted on DuckDB (names as written); Snowflake's unquoted names are its upper case.
+    name = f'"{column}"' if warehouse.dialect == "duckdb" else column
+    what = f"column {table}.{name}" if column else f"table {table}"
+    warehouse.execute(f"comment on {what} is '" + text.replace("'", "''") + "'")
 
 
 def _publish_in_one_transaction(warehouse: Warehouse) -> list[str]:
@@ -79,7 +93,10 @@ def _publish_in_one_transaction(warehouse: Warehouse) -> list[str]:
             warehouse.execute(
                 f"create or replace table {published}.{name} as select * from {relation}"
             )
+            _copy_descriptions(warehouse, relation, f"{published}.{name}")
         warehouse.execute(f"create table if not exists {published}.{LOG_NAME} {_LOG_COLUMNS}")
+        for column, text in _LOG_DESCRIPTIONS.items():
+            _comment(warehouse, f"{published}.{LOG_NAME}", column, text)
         warehouse.execute(
             f"insert into {published}.{LOG_NAME} values (?, ?, ?, ?)",
             _log_row(build, models, digest),
@@ -89,6 +106,24 @@ def _publish_in_one_transaction(warehouse: Warehouse) -> list[str]:
         warehouse.rollback()
         raise
     return list(models)
+
+
+def _copy_descriptions(warehouse: Warehouse, source: str, copy: str) -> None:
+    """The table's and its columns' descriptions (persist_docs), onto the published copy.
+
+    DuckDB's `create table as` keeps no comments: without them a BI tool reading the
+    published schema would see bare columns. (Snowflake's clones keep theirs.)
+    """
+    schema, table = source.replace('"', "").split(".")[-2:]
+    rows = warehouse.execute(
+        "select null, comment from duckdb_tables() where schema_name = ? and table_name = ? "
+        "union all select column_name, comment from duckdb_columns() "
+        "where schema_name = ? and table_name = ?",
+        [schema, table, schema, table],
+    ).fetchall()
+    for column, comment in rows:
+        if comment:
+            _comment(warehouse, copy, column, str(comment))
 
 
 def _publish_by_swap(warehouse: Warehouse, roles: list[str]) -> list[str]:
@@ -109,6 +144,8 @@ def _publish_by_swap(warehouse: Warehouse, roles: list[str]) -> list[str]:
             warehouse.execute(f"create table {staging}.{LOG_NAME} clone {published}.{LOG_NAME}")
         else:
             warehouse.execute(f"create table {staging}.{LOG_NAME} {_LOG_COLUMNS}")
+            for column, text in _LOG_DESCRIPTIONS.items():
+                _comment(warehouse, f"{staging}.{LOG_NAME}", column, text)
         warehouse.execute(
             f"insert into {staging}.{LOG_NAME} values (?, ?, ?, ?)",
             _log_row(build, models, digest),

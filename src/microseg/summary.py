@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from microseg.db import scalar
-from microseg.project import DbtResult
+from microseg.project import DbtResult, dbt_log_path
 from microseg.warehouse import Target, Warehouse, connect, target
 
 LAYERS = (
@@ -394,5 +394,7 @@ def render(where: Path | Target, result: DbtResult, wall_seconds: float, title: 
             f"  {status:<6} {name}: {message}" for name, status, message in result.failures
         )
     lines.append("")
+    chosen = where if isinstance(where, Target) else target("dev", where)
+    lines.append(f"dbt's log: {dbt_log_path(chosen) / 'dbt.log'}")
     lines.append(f"wall time {wall_seconds:.1f} s")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ placeholders on every warehouse.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +32,10 @@ def _database_errors() -> tuple[type[Exception], ...]:
 
     errors: list[type[Exception]] = [duckdb.Error]
     try:
-        from snowflake.connector.errors import Error as SnowflakeError
+        with warnings.catch_warnings():
+            # Its vendored requests warns of urllib3 and chardet releases newer than it knows.
+            warnings.filterwarnings("ignore", message=r"urllib3 .* doesn't match a supported")
+            from snowflake.connector.errors import Error as SnowflakeError
 
         errors.append(SnowflakeError)
     except ImportError:  # the connector is optional for DuckDB users
