@@ -586,6 +586,7 @@ def validate(where: Path | Target, out_dir: Path) -> tuple[bool, list[Outcome], 
     the latest build is unfinished, failed or partial.
     """
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.registry import get_expectation_impl
     from great_expectations.expectations.row_conditions import Column
 
@@ -627,6 +628,8 @@ def validate(where: Path | Target, out_dir: Path) -> tuple[bool, list[Outcome], 
     gx_root = out_dir / "gx"
     shutil.rmtree(gx_root, ignore_errors=True)
     context = gx.get_context(mode="file", project_root_dir=str(out_dir))
+    # One bar per expectation on stderr otherwise; the verdict table says it all.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_sql(name="microseg", connection_string=gx_url(chosen))
     definitions = []
     built: dict[str, Exception] = {}
