@@ -12,7 +12,7 @@ EVENTS ?= 1000000
 SEED ?= 42
 BENCH_FLAGS ?=
 
-.PHONY: demo test lint fmt build lock clean venv bench
+.PHONY: demo test lint fmt build lock clean venv venv-runtime bench
 
 $(RUNTIME): requirements.lock pyproject.toml
 	@echo ">> creating $(VENV) from requirements.lock"
@@ -27,6 +27,7 @@ $(DEV): $(RUNTIME) requirements-dev.lock
 	@touch $@
 
 venv: $(DEV)
+venv-runtime: $(RUNTIME)
 
 demo: $(RUNTIME)
 	@$(BIN)/microseg demo --events $(EVENTS) --seed $(SEED)

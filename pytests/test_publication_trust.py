@@ -161,6 +161,11 @@ def test_a_partial_build_is_not_published(demo_build: Build, tmp_path: Path) -> 
         ("exclude_resource_types=test", False),
         ("exclude_resource_types=snapshot unit_test", False),
         ("select=stg_crm__customers", False),
+        # dagster-dbt selects every node by name (`--select fqn:*`): the same as no --select
+        (ledger.EVERY_NODE, True),
+        (f"{ledger.EVERY_NODE}; {ledger.WITHOUT_UNIT_TESTS}", True),
+        ("select=fqn:* stg_crm__customers", False),
+        (f"{ledger.EVERY_NODE}; exclude=stg_crm__customers", False),
     ],
 )
 def test_only_unit_tests_may_be_left_out_of_a_publishable_build(
@@ -184,6 +189,8 @@ SKIPPED_UNITS = f"; {ledger.WITHOUT_UNIT_TESTS}"
         ((SECOND, "succeeded"), (FIRST, "succeeded"), False),  # phase 1 alone, by hand
         ((FIRST + SKIPPED_UNITS, "succeeded"), (SECOND, "succeeded"), False),  # mismatched
         ((FIRST, "succeeded"), (SECOND, "failed"), None),  # complete, and failed
+        # the phases as dagster-dbt runs them (microseg.orchestration.dagster)
+        ((f"{ledger.EVERY_NODE}; {FIRST}", "succeeded"), (SECOND, "succeeded"), True),
     ],
 )
 def test_the_two_phases_of_a_build_are_publishable_only_together(

@@ -33,6 +33,14 @@ WITHOUT_UNIT_TESTS = "exclude_resource_types=unit_test"
 # everything but the model registry's descendants, then those. The two consecutive phases
 # together are one complete build.
 ML_PHASES = (f"exclude={ML_PHASE_SELECTOR}", f"select={ML_PHASE_SELECTOR}")
+# `--select fqn:*` is dbt's name for every node but the sources, which a build does not
+# build: the same as no --select. dagster-dbt passes it (microseg.orchestration.dagster).
+EVERY_NODE = "select=fqn:*"
+
+
+def _selection_parts(selection: str | None) -> list[str]:
+    """A recorded selection's parts, `select=fqn:*` left out (it selects everything)."""
+    return [part for part in (selection or "").split("; ") if part and part != EVERY_NODE]
 
 
 class NotPublishable(Exception):
@@ -58,7 +66,8 @@ class Build:
     def is_complete(self) -> bool:
         """Every model and data test ran. Unit tests may be left out: they check the SQL
         on fixtures, not the data (dbt's advice for scheduled builds; CI runs them)."""
-        return self.command == "build" and self.selection in (None, WITHOUT_UNIT_TESTS)
+        rest = "; ".join(_selection_parts(self.selection)) or None
+        return self.command == "build" and rest in (None, WITHOUT_UNIT_TESTS)
 
 
 def latest_build(con: Any) -> Build:
@@ -82,7 +91,7 @@ def latest_build(con: Any) -> Build:
 
 def _phase(build: Build) -> tuple[int, str | None] | None:
     """Which ML phase a build is (0 or 1) and the rest of its selection; None if neither."""
-    parts = (build.selection or "").split("; ")
+    parts = _selection_parts(build.selection)
     for index, phase in enumerate(ML_PHASES):
         if build.command == "build" and phase in parts:
             rest = [part for part in parts if part != phase]
