@@ -79,7 +79,7 @@ def semantic(demo_build: Build, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="module")
 def answers(semantic: Path) -> dict[str, tuple[int, str, Path]]:
     """Each query's exit code, output and CSV. Every query runs in a folder of its own
-    (`mf` finds dbt_project.yml and target/ in its working folder) on its own copy of the
+    (`mf` reads dbt_project.yml and target/ in DBT_PROJECT_DIR) on its own copy of the
     database, since DuckDB lets one process at a time open a file for writing."""
     # The profile's salt plugin imports microseg: the same one as here.
     python_path = [str(Path(microseg.__file__).parents[1]), os.environ.get("PYTHONPATH")]
@@ -93,6 +93,7 @@ def answers(semantic: Path) -> dict[str, tuple[int, str, Path]]:
         env = {
             **os.environ,
             "DBT_PROFILES_DIR": str(project_dir()),
+            "DBT_PROJECT_DIR": str(folder),
             "MICROSEG_DUCKDB_PATH": str(folder / "microseg.duckdb"),
             "PYTHONPATH": os.pathsep.join(filter(None, python_path)),
         }
@@ -130,17 +131,16 @@ def same(got: float | None, expected: object) -> bool:
     return math.isclose(got, float(expected), rel_tol=1e-9, abs_tol=1e-9)
 
 
+def pairs(con: duckdb.DuckDBPyConnection, query: str) -> dict:
+    """A two-column query as a dict."""
+    return dict(con.execute(query).fetchall())
+
+
 def test_segment_members_and_share_equal_the_segment_marts(semantic: Path, answers: dict) -> None:
     rows = query_rows(answers, "segments")
     with connect_built(semantic / "microseg.duckdb") as con:
-        members = dict(
-            con.execute(
-                "select segment_key, count(*) from fct_segment_memberships group by 1"
-            ).fetchall()
-        )
-        shares = dict(
-            con.execute("select segment_key, share_of_persons from dim_segments").fetchall()
-        )
+        members = pairs(con, "select segment_key, count(*) from fct_segment_memberships group by 1")
+        shares = pairs(con, "select segment_key, share_of_persons from dim_segments")
     got = {row["segment"]: number(row["segment_members"]) for row in rows}
     assert {key: value for key, value in got.items() if value is not None} == members
     # Empty segments have no membership rows: no members, hence no share.
@@ -173,17 +173,15 @@ def test_person_rates_by_primary_segment_equal_dim_persons(semantic: Path, answe
 def test_events_and_sessions_per_day_equal_the_session_marts(semantic: Path, answers: dict) -> None:
     rows = query_rows(answers, "behaviour")
     with connect_built(semantic / "microseg.duckdb") as con:
-        events = dict(
-            con.execute(
-                "select cast(cast(occurred_at as date) as varchar), count(*) "
-                "from fct_session_events group by 1"
-            ).fetchall()
+        events = pairs(
+            con,
+            "select cast(cast(occurred_at as date) as varchar), count(*) "
+            "from fct_session_events group by 1",
         )
-        sessions = dict(
-            con.execute(
-                "select cast(cast(started_at as date) as varchar), count(*) "
-                "from fct_sessions group by 1"
-            ).fetchall()
+        sessions = pairs(
+            con,
+            "select cast(cast(started_at as date) as varchar), count(*) "
+            "from fct_sessions group by 1",
         )
     # A day with events of sessions begun the day before may have no session of its own.
     got_events = {row["metric_time__day"][:10]: row["events"] for row in rows if row["events"]}
