@@ -78,6 +78,7 @@ sized as (
         coalesce(member_stats.member_count, 0) as member_count,
         coalesce(member_stats.member_count, 0) * 1.0 / nullif(person_total.persons, 0)
             as share_of_persons,
+        person_total.persons as person_count,
         coalesce(member_stats.primary_member_count, 0) as primary_member_count,
         coalesce(member_stats.holdout_count, 0) as holdout_count,
         member_stats.avg_monetary_value,
