@@ -69,3 +69,32 @@ def test_a_database_held_open_elsewhere_is_named_not_a_traceback(tmp_path: Path)
     assert f"(PID {holder.pid})" in output
     assert "Traceback" not in output
     assert time.perf_counter() - started < 120
+
+
+def test_the_selectors_select_what_they_say(tmp_path: Path) -> None:
+    from dbt.cli.main import dbtRunner
+
+    common = [
+        "--project-dir", str(project_dir()), "--profiles-dir", str(project_dir()),
+        "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+    ]  # fmt: skip
+    parsed = dbtRunner().invoke(["parse", "--quiet", *common])
+    assert parsed.success, parsed.exception
+
+    def listed(*args: str) -> set[str]:
+        run = dbtRunner(manifest=parsed.result).invoke(
+            ["ls", "--quiet", "--output", "path", *args, *common]
+        )
+        assert run.success, run.exception
+        return set(run.result)
+
+    # The default selector keeps the sources: `dbt source freshness` checks every one.
+    assert "models/staging/tracking/_tracking__sources.yml" in listed("--resource-type", "source")
+    daily = ["--selector", "daily_incremental"]
+    assert listed(*daily, "--resource-type", "unit_test") == set()
+    assert listed(*daily, "--resource-type", "model") == listed("--resource-type", "model")
+    activation = listed("--selector", "activation", "--resource-type", "model")
+    assert activation and all(
+        path.startswith(("models/activation/", "models/intermediate/activation/"))
+        for path in activation
+    ), activation
