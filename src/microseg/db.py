@@ -3,6 +3,7 @@ microseg.warehouse.Warehouse)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -17,3 +18,15 @@ def one_row(con: Any, query: str, parameters: object = None) -> tuple[Any, ...]:
 def scalar(con: Any, query: str, parameters: object = None) -> Any:
     """The first value of one_row."""
     return one_row(con, query, parameters)[0]
+
+
+def held_elsewhere(path: str, error: Exception) -> str | None:
+    """What to say when DuckDB could not lock `path` because another process has it open
+    (a BI tool or a DuckDB shell, even read-only, keeps a build from writing); else None."""
+    held = re.search(r"Conflicting lock is held in (.*?\(PID \d+\))", str(error))
+    if not held:
+        return None
+    return (
+        f"{path} is open in another process ({held.group(1)}): close it there, then try "
+        "again; BI tools should read a copy, or connect only between builds (docs/dbt.md)"
+    )

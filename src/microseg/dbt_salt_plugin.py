@@ -17,12 +17,13 @@ another process holds the file.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
+
+from microseg.db import held_elsewhere
 
 SALT_ENV = "MICROSEG_HASH_SALT"
 VARIABLE = "microseg_hash_salt"
@@ -64,14 +65,8 @@ def _refuse_when_locked(path: str) -> None:
     try:
         duckdb.connect(path).close()
     except duckdb.Error as error:  # anything else is dbt-duckdb's to report
-        held = re.search(r"Conflicting lock is held in (.*?\(PID \d+\))", str(error))
-        if not held:
-            return
-        holder = held.group(1)
-        raise RuntimeError(
-            f"{path} is open in another process ({holder}): close it there, then build "
-            "again; BI tools should read a copy, or connect only between builds (docs/dbt.md)"
-        ) from None
+        if said := held_elsewhere(path, error):
+            raise RuntimeError(said) from None
 
 
 class Plugin(BasePlugin):

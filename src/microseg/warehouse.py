@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from microseg.db import held_elsewhere
 from microseg.dbt_project import build_dir
 
 TARGETS = ("dev", "snowflake", "fakesnow")
@@ -191,7 +192,12 @@ def connect(target: Target, read_only: bool = False) -> Warehouse:
         assert target.db_path is not None
         if read_only and not target.db_path.exists():
             raise WarehouseError(f"{target.db_path} does not exist: run `microseg build` first")
-        return Warehouse(target, duckdb.connect(str(target.db_path), read_only=read_only))
+        try:
+            return Warehouse(target, duckdb.connect(str(target.db_path), read_only=read_only))
+        except duckdb.IOException as error:
+            if said := held_elsewhere(str(target.db_path), error):
+                raise WarehouseError(said) from None
+            raise
     import snowflake.connector
 
     if target.name == "fakesnow":
