@@ -30,6 +30,7 @@ SLOW_FIRST = (
     "test_backfill",
     "test_foreign_shapes",
     "test_adapters",
+    "test_dagster",
 )
 
 
