@@ -123,7 +123,7 @@ def test_small_shop_passes_with_small_segments_withheld_by_name(
         ).fetchall()
     assert crm
     for segment_keys, holdout_keys, primary in crm:
-        named = set((segment_keys or "").split(",")) | set((holdout_keys or "").split(","))
+        named = set((segment_keys or "").split(";")) | set((holdout_keys or "").split(";"))
         assert not named & expected.keys()
         assert primary not in expected
 
