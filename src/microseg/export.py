@@ -111,12 +111,13 @@ def export(
 
     Upload files follow the platforms' templates (UploadFile; docs/destinations.md): per
     segment for Google Customer Match, Meta custom audiences and the ESP, one HubSpot
-    contact import. No holdout member or suppressed person is in any of them. Reads the
-    published copies (of a DuckDB file or a target's warehouse) unless told otherwise; the
-    rows are fetched and written locally, so files look the same from every warehouse.
-    Returns rows written per file, relative to out_dir. Writes nothing outside out_dir: a
-    segment key that is not a valid key (microseg.rules.KEY_PATTERN) or a path resolving
-    elsewhere raises UnsafeExport.
+    contact import. No suppressed person is in any of them, and no holdout member in an
+    audience list (the CRM names holdout segments instead). Reads the published copies (of
+    a DuckDB file or a target's warehouse) unless told otherwise; the rows are fetched and
+    written locally, so files look the same from every warehouse. Returns rows written per
+    file, relative to out_dir. Writes nothing outside out_dir: a segment key that is not a
+    valid key (microseg.rules.KEY_PATTERN) or a path resolving elsewhere raises
+    UnsafeExport.
     """
     chosen = where if isinstance(where, Target) else target("dev", where)
     options = "(format csv, header)" if file_format == "csv" else "(format parquet)"
