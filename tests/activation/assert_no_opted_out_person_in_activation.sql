@@ -46,11 +46,12 @@ synced as (
 
     -- The destination-shaped ad lists; a Google consent signal said GRANTED needs a grant
     -- of the purpose it is mapped to (microseg__google_consent_purposes) as well.
-    {% for table, purpose in [
-        ('sync_google_customer_match', purposes.ads),
-        ('sync_meta_custom_audiences', purposes.ads),
-        ('sync_google_customer_match', google.ad_user_data),
-        ('sync_google_customer_match', google.ad_personalization),
+    {% for table, purpose, condition in [
+        ('sync_google_customer_match', purposes.ads, 'true'),
+        ('sync_meta_custom_audiences', purposes.ads, 'true'),
+        ('sync_google_customer_match', google.ad_user_data, "ad_audiences.ad_user_data = 'GRANTED'"),
+        ('sync_google_customer_match', google.ad_personalization,
+            "ad_audiences.ad_personalization = 'GRANTED'"),
     ] -%}
         select distinct
             '{{ table }}' as sync_table,
@@ -61,11 +62,7 @@ synced as (
             on ad_audiences.audience_member_id = {{ microseg.salted_hash('memberships.membership_id') }}
         inner join {{ ref('int_person_features') }} as features
             on memberships.person_key = features.person_key
-        {% if loop.index == 3 -%}
-            where ad_audiences.ad_user_data = 'GRANTED'
-        {%- elif loop.index == 4 -%}
-            where ad_audiences.ad_personalization = 'GRANTED'
-        {%- endif %}
+        where {{ condition }}
 
         union all
     {% endfor %}
