@@ -7,9 +7,9 @@
     higher-priority segments)) and whether it may
     (is_<channel>_eligible: listed and not withheld). Consent is the current one for the
     channel's purpose (`microseg__channel_consent_purposes`), and every purpose's current
-    grant is a column (has_consent_<purpose>) for destinations that pass consent on; holdouts and frequency caps
-    do not apply to trait channels (`microseg__trait_channels`), whose tables name
-    holdout segments instead. It holds the raw e-mail, so it is never materialized.
+    grant is a column (has_consent_<purpose>) for destinations that pass consent on;
+    holdouts and frequency caps do not apply to trait channels (`microseg__trait_channels`),
+    whose tables name holdout segments instead. It holds the raw e-mail, so it is never materialized.
     Grain: one row per membership_id. -#}
 {% macro activation_candidates() %}
     {%- set purposes = var('microseg__channel_consent_purposes') %}
