@@ -23,7 +23,13 @@ from microseg.project import run_dbt
 from microseg.publish import PUBLISHED_SCHEMA, NotPublished, publish
 from microseg.validate import Outcome, _unknown_event_names, render, validate, withheld_segments
 
-SYNC_TABLES = ("sync_email_audiences", "sync_ad_audiences", "sync_crm_traits")
+SYNC_TABLES = (
+    "sync_email_audiences",
+    "sync_ad_audiences",
+    "sync_crm_traits",
+    "sync_google_customer_match",
+    "sync_meta_custom_audiences",
+)
 UNKNOWN_NAMES = {"Product Clicked": 5, "cart_add": 3, "Checkout Step Viewed": 2}  # weights
 
 
@@ -220,8 +226,9 @@ def test_a_shop_without_crm_customers_or_consents_passes_with_reasons(
             "not_evaluable", "column has no values", False,
         ), column  # fmt: skip
         assert outcome.severity == "fail"
-    ads = _by_label(outcomes, "sync_ad_audiences")
-    assert {(o.status, o.reason) for o in ads.values()} == {("not_evaluable", "table is empty")}
+    for table in ("sync_ad_audiences", "sync_google_customer_match", "sync_meta_custom_audiences"):
+        ads = _by_label(outcomes, table)
+        assert {(o.status, o.reason) for o in ads.values()} == {("not_evaluable", "table is empty")}
     email = _by_label(outcomes, "sync_email_audiences")
     assert [o.status for o in email.values()] == ["pass"]  # a row count is always evaluable
 
