@@ -23,7 +23,13 @@ from microseg.project import run_dbt
 from microseg.publish import PUBLISHED_SCHEMA, NotPublished, publish
 from microseg.validate import Outcome, _unknown_event_names, render, validate, withheld_segments
 
-SYNC_TABLES = ("sync_email_audiences", "sync_ad_audiences", "sync_crm_traits")
+SYNC_TABLES = (
+    "sync_email_audiences",
+    "sync_ad_audiences",
+    "sync_crm_traits",
+    "sync_google_customer_match",
+    "sync_meta_custom_audiences",
+)
 UNKNOWN_NAMES = {"Product Clicked": 5, "cart_add": 3, "Checkout Step Viewed": 2}  # weights
 
 
@@ -123,7 +129,7 @@ def test_small_shop_passes_with_small_segments_withheld_by_name(
         ).fetchall()
     assert crm
     for segment_keys, holdout_keys, primary in crm:
-        named = set((segment_keys or "").split(",")) | set((holdout_keys or "").split(","))
+        named = set((segment_keys or "").split(";")) | set((holdout_keys or "").split(";"))
         assert not named & expected.keys()
         assert primary not in expected
 
@@ -220,8 +226,9 @@ def test_a_shop_without_crm_customers_or_consents_passes_with_reasons(
             "not_evaluable", "column has no values", False,
         ), column  # fmt: skip
         assert outcome.severity == "fail"
-    ads = _by_label(outcomes, "sync_ad_audiences")
-    assert {(o.status, o.reason) for o in ads.values()} == {("not_evaluable", "table is empty")}
+    for table in ("sync_ad_audiences", "sync_google_customer_match", "sync_meta_custom_audiences"):
+        ads = _by_label(outcomes, table)
+        assert {(o.status, o.reason) for o in ads.values()} == {("not_evaluable", "table is empty")}
     email = _by_label(outcomes, "sync_email_audiences")
     assert [o.status for o in email.values()] == ["pass"]  # a row count is always evaluable
 
@@ -286,21 +293,24 @@ def test_gx_raising_inside_expectations_reports_them_and_runs_the_rest(
 
     db_path, passed, outcomes = _gate(small_shop, tmp_path)
 
-    raised = {o.expectation: o for o in outcomes if o.reason.startswith("GX raised")}
-    assert set(raised) == {
-        "column_mean_to_be_between(sessions)",
-        "column_value_lengths_to_equal(email_sha256_unsalted)",
+    raised = {(o.suite, o.expectation): o for o in outcomes if o.reason.startswith("GX raised")}
+    mean = next(key for key in raised if key[1] == "column_mean_to_be_between(sessions)")
+    # The identifier lengths of every ad list: generic, Google and Meta.
+    lengths = {
+        ("sync_ad_audiences", "column_value_lengths_to_equal(email_sha256_unsalted)"),
+        ("sync_google_customer_match", "column_value_lengths_to_equal(email_sha256_google)"),
+        ("sync_meta_custom_audiences", "column_value_lengths_to_equal(email_sha256_unsalted)"),
+        ("sync_meta_custom_audiences", "column_value_lengths_to_equal(country_code)"),
     }
+    assert set(raised) == {mean} | lengths
     assert all(o.status == "not_evaluable" and "boom from the test" in o.reason
                for o in raised.values())  # fmt: skip
-    assert not raised["column_mean_to_be_between(sessions)"].blocking  # warn
-    assert raised["column_value_lengths_to_equal(email_sha256_unsalted)"].blocking  # fail
+    assert not raised[mean].blocking  # warn
+    assert all(raised[key].blocking for key in lengths)  # fail
     assert not passed
-    assert [o.expectation for o in outcomes if o.blocking] == [
-        "column_value_lengths_to_equal(email_sha256_unsalted)"
-    ]
+    assert {(o.suite, o.expectation) for o in outcomes if o.blocking} == lengths
     evaluated = [o for o in outcomes if o.status in {"pass", "warn", "withheld"}]
-    assert len(evaluated) == len(outcomes) - 2  # every other expectation still ran
+    assert len(evaluated) == len(outcomes) - len(raised)  # every other expectation still ran
     assert "boom from the test" in _verdict_text(db_path)
 
 

@@ -46,6 +46,8 @@ MARTS: dict[str, tuple[str, ...]] = {
     "dim_ml_models": (),
     "sync_ad_audiences": HISTORY,
     "sync_crm_traits": ("updated_at",),
+    "sync_google_customer_match": HISTORY,
+    "sync_meta_custom_audiences": HISTORY,
     "fct_unmapped_values": (),
     "fct_daily_event_volumes": (),
     "fct_activation_withheld": (),

@@ -410,7 +410,24 @@ def _published(db_path: Path, segment_key: str) -> None:
             "'' as last_abandoned_cart_product_ids, 'good_one' as segment_key, "
             "false as is_holdout"
         )
-        con.execute("create table main_published.sync_crm_traits as select 'u' as user_id")
+        con.execute(
+            "create table main_published.sync_crm_traits as select 'u' as user_id, "
+            "'good_one' as segment_keys, null as holdout_segment_keys, "
+            "null as primary_segment_key, null as rfm_class, null as lifecycle_stage, "
+            "null as journey_stage, null as top_interest, null as offer_tier"
+        )
+        # The destination-shaped ad lists name files after their segment keys too.
+        con.execute(
+            "create table main_published.sync_google_customer_match as select "
+            "email_sha256_unsalted as email_sha256_google, segment_key, "
+            "'GRANTED' as ad_user_data, 'GRANTED' as ad_personalization "
+            "from main_published.sync_ad_audiences"
+        )
+        con.execute(
+            "create table main_published.sync_meta_custom_audiences as select "
+            "email_sha256_unsalted, lower(country) as country_code, segment_key "
+            "from main_published.sync_ad_audiences"
+        )
 
 
 @pytest.mark.parametrize(
@@ -438,14 +455,16 @@ def test_export_writes_only_inside_out(tmp_path: Path) -> None:
     _published(db_path, "good_two")
     out = tmp_path / "out"
     written = export(db_path, out)
-    assert written["ad_lists/good_two.csv"] == 1  # the key reaches the query as a parameter
+    # The key reaches the queries as a parameter.
+    assert written["google_customer_match/good_two.csv"] == 1
+    assert written["meta_custom_audiences/good_two.csv"] == 1
     assert all((out / relative).resolve().is_relative_to(out.resolve()) for relative in written)
     # A folder that links elsewhere is refused too.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     linked = tmp_path / "linked"
     linked.mkdir()
-    (linked / "ad_lists").symlink_to(elsewhere)
+    (linked / "google_customer_match").symlink_to(elsewhere)
     with pytest.raises(UnsafeExport, match="resolves outside"):
         export(db_path, linked)
     assert list(elsewhere.iterdir()) == []

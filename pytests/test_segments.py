@@ -100,10 +100,10 @@ def test_export_writes_upload_lists_without_raw_emails_or_holdouts(
         )
     assert expected
     for segment, rows in expected.items():
-        assert written[f"ad_lists/{segment}.csv"] == rows
-        with (tmp_path / "ad_lists" / f"{segment}.csv").open() as handle:
+        assert written[f"meta_custom_audiences/{segment}.csv"] == rows
+        with (tmp_path / "meta_custom_audiences" / f"{segment}.csv").open() as handle:
             reader = csv.reader(handle)
-            assert next(reader) == ["email_sha256", "country"]
+            assert next(reader) == ["email", "country"]
             assert all(len(row[0]) == 64 for row in reader)
     for path in tmp_path.rglob("*.csv"):
         assert "@" not in path.read_text(), path

@@ -6,9 +6,10 @@
     contact left in the window) or lower_priority (the contacts left go to the person's
     higher-priority segments)) and whether it may
     (is_<channel>_eligible: listed and not withheld). Consent is the current one for the
-    channel's purpose (`microseg__channel_consent_purposes`); holdouts and frequency caps
-    do not apply to trait channels (`microseg__trait_channels`), whose tables name
-    holdout segments instead. It holds the raw e-mail, so it is never materialized.
+    channel's purpose (`microseg__channel_consent_purposes`), and every purpose's current
+    grant is a column (has_consent_<purpose>) for destinations that pass consent on;
+    holdouts and frequency caps do not apply to trait channels (`microseg__trait_channels`),
+    whose tables name holdout segments instead. It holds the raw e-mail, so it is never materialized.
     Grain: one row per membership_id. -#}
 {% macro activation_candidates() %}
     {%- set purposes = var('microseg__channel_consent_purposes') %}
@@ -61,6 +62,9 @@
             features.last_abandoned_cart_product_ids,
             features.last_abandoned_cart_category,
             features.last_abandoned_cart_value,
+            {% for purpose in var('microseg__consent_purposes') -%}
+                features.has_consent_{{ purpose }},
+            {% endfor -%}
             {% for channel, purpose in purposes.items() -%}
                 {{ microseg.lists_channel('segments.channels', channel) }}
                     as lists_{{ channel }},

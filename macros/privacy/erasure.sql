@@ -38,7 +38,8 @@
 
 {#- Boolean SQL: the row belongs to an erased person. `columns` maps an expression to
     the kind of identifier it holds (user_id, anonymous_id, email, person_key), or to
-    `email_sha256` (a plain SHA-256 of an e-mail) and `email_salted` (the salted one). -#}
+    `email_sha256` (a plain SHA-256 of an e-mail), `email_sha256_google` (the same after
+    Google's normalisation, customer_match_email) and `email_salted` (the salted one). -#}
 {% macro erased_condition(columns) -%}
     {%- set erasures = microseg.erasures_relation() -%}
     (
@@ -59,7 +60,7 @@
     {%- set kinds = {
         'person_key': 'person_key', 'user_id': 'user_id', 'anonymous_id': 'anonymous_id',
         'email': 'email', 'email_sha256_unsalted': 'email_sha256',
-        'email_sha256_salted': 'email_salted',
+        'email_sha256_salted': 'email_salted', 'email_sha256_google': 'email_sha256_google',
     } -%}
     {%- set columns = {} -%}
     {%- for name in column_names if name | lower in kinds -%}

@@ -17,9 +17,11 @@ crm_memberships as (
         user_id,
         max(person_key) as person_key,
         max({{ microseg.hashed_email('email', salted=true) }}) as email_sha256_salted,
-        {{ dbt.listagg('segment_key', "','", 'order by segment_key') }} as segment_keys,
+        -- Semicolons: how HubSpot multiple checkboxes and Salesforce multi-select picklists
+        -- take several values (segment keys cannot hold one: microseg.rules.KEY_PATTERN).
+        {{ dbt.listagg('segment_key', "';'", 'order by segment_key') }} as segment_keys,
         {{ dbt.listagg(
-            "case when is_holdout then segment_key end", "','", 'order by segment_key'
+            "case when is_holdout then segment_key end", "';'", 'order by segment_key'
         ) }} as holdout_segment_keys,
         max(updated_at) as updated_at
     from candidates

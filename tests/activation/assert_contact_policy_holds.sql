@@ -30,6 +30,20 @@ synced as (
 
     union all
 
+    -- The destination-shaped ad lists too (the same memberships again: a cap counts a
+    -- person's distinct segments).
+    {% for table in ['sync_google_customer_match', 'sync_meta_custom_audiences'] -%}
+        select
+            'ads' as channel,
+            memberships.person_key,
+            memberships.segment_key
+        from {{ ref(table) }} as ad_audiences
+        inner join memberships
+            on ad_audiences.audience_member_id = {{ microseg.salted_hash('memberships.membership_id') }}
+
+        union all
+    {% endfor %}
+
     select
         'crm' as channel,
         {{ dbt.concat(["'user:'", 'user_id']) }} as person_key,
@@ -142,7 +156,7 @@ over_cap as (
     left join recent
         on synced.person_key = recent.person_key and synced.channel = recent.channel
     group by 2, 3
-    having count(*) > max(caps.max_contacts) - coalesce(max(recent.contacts), 0)
+    having count(distinct synced.segment_key) > max(caps.max_contacts) - coalesce(max(recent.contacts), 0)
 )
 
 select * from held_out

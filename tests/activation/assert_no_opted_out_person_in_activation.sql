@@ -7,6 +7,7 @@
 -- value, an unknown purpose: every purpose) and is dated at or after it, or has no usable time.
 {%- set purposes = var('microseg__channel_consent_purposes') %}
 {%- set known_purposes = var('microseg__consent_purposes') %}
+{%- set google = microseg.google_consent_purposes() %}
 
 with
 
@@ -42,6 +43,29 @@ synced as (
         on memberships.person_key = features.person_key
 
     union all
+
+    -- The destination-shaped ad lists; a Google consent signal said GRANTED needs a grant
+    -- of the purpose it is mapped to (microseg__google_consent_purposes) as well.
+    {% for table, purpose, condition in [
+        ('sync_google_customer_match', purposes.ads, 'true'),
+        ('sync_meta_custom_audiences', purposes.ads, 'true'),
+        ('sync_google_customer_match', google.ad_user_data, "ad_audiences.ad_user_data = 'GRANTED'"),
+        ('sync_google_customer_match', google.ad_personalization,
+            "ad_audiences.ad_personalization = 'GRANTED'"),
+    ] -%}
+        select distinct
+            '{{ table }}' as sync_table,
+            '{{ purpose }}' as purpose,
+            features.user_id
+        from {{ ref(table) }} as ad_audiences
+        inner join {{ ref('fct_segment_memberships') }} as memberships
+            on ad_audiences.audience_member_id = {{ microseg.salted_hash('memberships.membership_id') }}
+        inner join {{ ref('int_person_features') }} as features
+            on memberships.person_key = features.person_key
+        where {{ condition }}
+
+        union all
+    {% endfor %}
 
     select
         'sync_crm_traits' as sync_table,

@@ -1,6 +1,9 @@
 -- Nothing that looks like an e-mail address in any text column of a sync table. The
 -- columns come from the enforced contracts in the YAML, so no warehouse introspection.
-{%- set sync_tables = ['sync_email_audiences', 'sync_ad_audiences', 'sync_crm_traits'] %}
+{%- set sync_tables = [
+    'sync_email_audiences', 'sync_ad_audiences', 'sync_crm_traits',
+    'sync_google_customer_match', 'sync_meta_custom_audiences',
+] %}
 
 {% for table in sync_tables %}
     {%- set model = graph.nodes.values() | selectattr('name', 'equalto', table) | first -%}

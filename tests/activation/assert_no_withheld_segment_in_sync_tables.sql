@@ -1,7 +1,7 @@
 -- No sync table names a segment that dim_segments does not activate (withheld, empty,
 -- fallback or without channels): every segment key a sync row carries, including the
--- comma-separated lists and the primary segment of sync_crm_traits, is activatable.
-{%- set padded_key = dbt.concat(["','", 'segments.segment_key', "','"]) %}
+-- semicolon-separated lists and the primary segment of sync_crm_traits, is activatable.
+{%- set padded_key = dbt.concat(["';'", 'segments.segment_key', "';'"]) %}
 
 with
 
@@ -21,6 +21,20 @@ audiences as (
         'sync_ad_audiences' as sync_table,
         segment_key
     from {{ ref('sync_ad_audiences') }}
+
+    union all
+
+    select
+        'sync_google_customer_match' as sync_table,
+        segment_key
+    from {{ ref('sync_google_customer_match') }}
+
+    union all
+
+    select
+        'sync_meta_custom_audiences' as sync_table,
+        segment_key
+    from {{ ref('sync_meta_custom_audiences') }}
 ),
 
 crm_traits as (
@@ -46,9 +60,9 @@ crm_leaks as (
     from crm_traits
     inner join segments
         on
-            {{ dbt.position(padded_key, dbt.concat(["','", 'crm_traits.segment_keys', "','"])) }} > 0
+            {{ dbt.position(padded_key, dbt.concat(["';'", 'crm_traits.segment_keys', "';'"])) }} > 0
             or {{ dbt.position(
-                padded_key, dbt.concat(["','", "coalesce(crm_traits.holdout_segment_keys, '')", "','"])
+                padded_key, dbt.concat(["';'", "coalesce(crm_traits.holdout_segment_keys, '')", "';'"])
             ) }} > 0
             or crm_traits.primary_segment_key = segments.segment_key
     where not segments.is_activatable

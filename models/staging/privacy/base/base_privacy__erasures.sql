@@ -9,7 +9,7 @@
 
 {#- Every identifier of every person who asked to be erased, as a salted hash only: the
     user id, the devices seen with it, the e-mail addresses of the user in the CRM (and
-    the plain and salted SHA-256 forms the sync tables carry), and the person keys. Kept across
+    the plain, Google-normalised and salted SHA-256 forms the sync tables carry), and the person keys. Kept across
     builds, full refreshes included, so later rows of an erased person are excluded
     even when the request itself is gone. -#}
 
@@ -127,6 +127,14 @@ identifiers as (
     select
         'email_sha256' as identifier_type,
         {{ microseg.sha256('email') }} as identifier,
+        requested_at
+    from erased_emails
+
+    union all
+
+    select
+        'email_sha256_google' as identifier_type,
+        {{ microseg.sha256(microseg.customer_match_email('email')) }} as identifier,
         requested_at
     from erased_emails
 
