@@ -64,6 +64,23 @@ def connect_built(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+def published_tables(db_path: Path) -> dict[str, tuple]:
+    """Each published table's row count and content hash: what a publication changed."""
+    from microseg.publish import PUBLISHED_SCHEMA
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = con.execute(
+            "select table_name from duckdb_tables() where schema_name = ? order by 1",
+            [PUBLISHED_SCHEMA],
+        ).fetchall()
+        return {
+            name: con.execute(
+                f"select count(*), sum(hash(t::varchar)) from {PUBLISHED_SCHEMA}.{name} as t"
+            ).fetchone()
+            for (name,) in tables
+        }
+
+
 @dataclass
 class Build:
     data_dir: Path

@@ -18,9 +18,10 @@ from typing import Any
 import duckdb
 import pytest
 
+from conftest import published_tables
 from microseg import ledger
 from microseg.generate import GeneratorConfig, generate
-from microseg.publish import LOG_TABLE, PUBLISHED_SCHEMA
+from microseg.publish import LOG_TABLE
 
 JOB = "microseg_job"
 
@@ -39,20 +40,6 @@ def orchestration() -> ModuleType:
 def stack() -> Iterator[ExitStack]:
     with ExitStack() as stack:
         yield stack
-
-
-def _published(db_path: Path) -> dict[str, tuple]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        names = con.execute(
-            "select table_name from duckdb_tables() where schema_name = ? order by 1",
-            [PUBLISHED_SCHEMA],
-        ).fetchall()
-        return {
-            name: con.execute(
-                f"select count(*), sum(hash(t::varchar)) from {PUBLISHED_SCHEMA}.{name} as t"
-            ).fetchone()
-            for (name,) in names
-        }
 
 
 def test_the_definitions_load_and_the_gate_follows_the_whole_build(
@@ -184,7 +171,7 @@ def test_a_run_builds_gates_and_publishes(orchestration: ModuleType, materialise
     assert not gate["failed_expectations"].records
     published = _materialisation(result, AssetKey("publication")).metadata
     rows = {record.data["table"]: record.data["rows"] for record in published["tables"].records}
-    assert {name: count for name, (count, _) in _published(db_path).items()} == rows | {
+    assert {name: count for name, (count, _) in published_tables(db_path).items()} == rows | {
         "microseg_publications": 1
     }
     assert "sync_email_audiences" in rows
@@ -203,7 +190,7 @@ def test_a_failing_gate_fails_the_run_and_nothing_is_published(
     root, _ = materialised
     db_path = tmp_path / "microseg.duckdb"
     shutil.copy(root / "microseg.duckdb", db_path)
-    before = _published(db_path)
+    before = published_tables(db_path)
     with duckdb.connect(str(db_path)) as con:
         con.execute(
             "delete from main_marts.dim_persons where person_key not in "
@@ -227,4 +214,4 @@ def test_a_failing_gate_fails_the_run_and_nothing_is_published(
     assert not [
         e for e in result.get_asset_materialization_events() if e.asset_key.path == ["publication"]
     ]
-    assert _published(db_path) == before
+    assert published_tables(db_path) == before

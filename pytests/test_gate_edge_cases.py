@@ -18,18 +18,12 @@ import pytest
 
 from conftest import BUILD, Build, connect_built
 from microseg import ledger
+from microseg.export import SYNC_TABLES
 from microseg.generate import GeneratorConfig, generate
 from microseg.project import run_dbt
 from microseg.publish import PUBLISHED_SCHEMA, NotPublished, publish
 from microseg.validate import Outcome, _unknown_event_names, render, validate, withheld_segments
 
-SYNC_TABLES = (
-    "sync_email_audiences",
-    "sync_ad_audiences",
-    "sync_crm_traits",
-    "sync_google_customer_match",
-    "sync_meta_custom_audiences",
-)
 UNKNOWN_NAMES = {"Product Clicked": 5, "cart_add": 3, "Checkout Step Viewed": 2}  # weights
 
 

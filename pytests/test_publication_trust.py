@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import BUILD, Build
+from conftest import BUILD, Build, published_tables
 from microseg import ledger
 from microseg.ledger import LEDGER_SCHEMA
 from microseg.project import project_dir, run_dbt
-from microseg.publish import LOG_TABLE, PUBLISHED_SCHEMA, NotPublished, publish
+from microseg.publish import LOG_TABLE, NotPublished, publish
 from microseg.validate import validate
 
 
@@ -45,20 +45,6 @@ def _fail_the_gate(build: Build) -> Build:
             "(select person_key from main_marts.dim_persons order by 1 limit 10)"
         )
     return build
-
-
-def _published(db_path: Path) -> dict[str, tuple]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = con.execute(
-            "select table_name from duckdb_tables() where schema_name = ? order by 1",
-            [PUBLISHED_SCHEMA],
-        ).fetchall()
-        return {
-            name: con.execute(
-                f"select count(*), sum(hash(t::varchar)) from {PUBLISHED_SCHEMA}.{name} as t"
-            ).fetchone()
-            for (name,) in tables
-        }
 
 
 def _dbt_env(build: Build) -> dict[str, str]:
@@ -139,7 +125,7 @@ def test_a_plain_dbt_build_after_validation_is_not_published(
     assert done.returncode == 0, done.stdout[-2000:]
     with pytest.raises(NotPublished, match="has not been validated"):
         publish(build.db_path)
-    assert _published(build.db_path) == {}
+    assert published_tables(build.db_path) == {}
 
 
 def test_a_partial_build_is_not_published(demo_build: Build, tmp_path: Path) -> None:
@@ -241,7 +227,7 @@ def test_a_killed_build_is_not_published(demo_build: Build, tmp_path: Path) -> N
     process.wait()
     with pytest.raises(NotPublished, match="never finished"):
         publish(build.db_path)
-    assert _published(build.db_path) == {}
+    assert published_tables(build.db_path) == {}
 
 
 def test_tables_edited_after_validation_are_not_published(validated: Build, tmp_path) -> None:
@@ -272,7 +258,7 @@ def test_a_forged_verdict_or_an_edited_report_is_not_published(
         con.execute(f"update {LEDGER_SCHEMA}.gate_verdicts set passed = true")
     with pytest.raises(NotPublished, match="not signed"):
         publish(build.db_path)
-    assert _published(build.db_path) == {}
+    assert published_tables(build.db_path) == {}
 
 
 def test_another_database_file_in_the_folder_cannot_publish_for_this_one(
@@ -319,4 +305,4 @@ def test_a_failed_build_is_neither_validated_nor_published(
         validate(build.db_path, build.db_path.parent)
     with pytest.raises(NotPublished, match="failed"):
         publish(build.db_path)
-    assert _published(build.db_path) == {}
+    assert published_tables(build.db_path) == {}

@@ -109,11 +109,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     where = chosen.db_path or chosen
     print(render(where, result, time.perf_counter() - started, f"microseg build ({chosen.label})"))
     if chosen.kind != "duckdb" or (chosen.db_path and chosen.db_path.exists()):
-        _redo_exports_after_erasure(chosen)
+        redo_exports_after_erasure(chosen)
     return 0 if result.success else 1
 
 
-def _redo_exports_after_erasure(chosen: Target) -> None:
+def redo_exports_after_erasure(chosen: Target) -> None:
     """Files exported before someone was erased are written again without them."""
     from microseg import ledger
     from microseg.export import NothingPublished, export

@@ -169,10 +169,10 @@ def _before_dbt(microseg: MicrosegResource, first_phase: bool) -> tuple[Target, 
 
 def _redo_exports(chosen: Target) -> None:
     """Exported files are written again without persons the build erased (microseg build)."""
-    from microseg.cli import _redo_exports_after_erasure
+    from microseg.cli import redo_exports_after_erasure
 
     if chosen.db_path is None or chosen.db_path.exists():
-        _redo_exports_after_erasure(chosen)
+        redo_exports_after_erasure(chosen)
 
 
 @dbt_assets(
