@@ -10,31 +10,14 @@ segments as (
 ),
 
 audiences as (
-    select
-        'sync_email_audiences' as sync_table,
-        segment_key
-    from {{ ref('sync_email_audiences') }}
-
-    union all
-
-    select
-        'sync_ad_audiences' as sync_table,
-        segment_key
-    from {{ ref('sync_ad_audiences') }}
-
-    union all
-
-    select
-        'sync_google_customer_match' as sync_table,
-        segment_key
-    from {{ ref('sync_google_customer_match') }}
-
-    union all
-
-    select
-        'sync_meta_custom_audiences' as sync_table,
-        segment_key
-    from {{ ref('sync_meta_custom_audiences') }}
+    {% for table in ['sync_email_audiences', 'sync_ad_audiences', 'sync_google_customer_match',
+        'sync_meta_custom_audiences'] -%}
+        select
+            '{{ table }}' as sync_table,
+            segment_key
+        from {{ ref(table) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 ),
 
 crm_traits as (

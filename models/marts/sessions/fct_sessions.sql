@@ -1,3 +1,8 @@
+{#- Counts DuckDB sums into hugeint, cast to the contract's bigint. -#}
+{%- set counts = [
+    'interaction_count', 'page_views', 'product_views', 'searches', 'add_to_carts',
+    'remove_from_carts', 'checkouts_started', 'purchases', 'content_reads', 'video_plays',
+    'logins', 'signups', 'page_pings'] %}
 with
 
 sessions as (
@@ -19,19 +24,9 @@ final as (
         first_event_id,
         last_received_at,
         event_count,
-        cast(interaction_count as {{ dbt.type_bigint() }}) as interaction_count,
-        cast(page_views as {{ dbt.type_bigint() }}) as page_views,
-        cast(product_views as {{ dbt.type_bigint() }}) as product_views,
-        cast(searches as {{ dbt.type_bigint() }}) as searches,
-        cast(add_to_carts as {{ dbt.type_bigint() }}) as add_to_carts,
-        cast(remove_from_carts as {{ dbt.type_bigint() }}) as remove_from_carts,
-        cast(checkouts_started as {{ dbt.type_bigint() }}) as checkouts_started,
-        cast(purchases as {{ dbt.type_bigint() }}) as purchases,
-        cast(content_reads as {{ dbt.type_bigint() }}) as content_reads,
-        cast(video_plays as {{ dbt.type_bigint() }}) as video_plays,
-        cast(logins as {{ dbt.type_bigint() }}) as logins,
-        cast(signups as {{ dbt.type_bigint() }}) as signups,
-        cast(page_pings as {{ dbt.type_bigint() }}) as page_pings,
+        {% for count in counts -%}
+            cast({{ count }} as {{ dbt.type_bigint() }}) as {{ count }},
+        {% endfor -%}
         distinct_categories,
         cast(revenue as decimal(38, 6)) as revenue,
         is_bounce,
